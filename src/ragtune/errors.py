@@ -1,0 +1,21 @@
+"""Exceptions users see: each names the file, row or key at fault and what to do about it."""
+
+
+class RagtuneError(Exception):
+    """Base class; the CLI prints these without a traceback and exits non-zero."""
+
+
+class ConfigError(RagtuneError):
+    """params.yaml (or an override) holds an unknown key or an invalid value."""
+
+
+class DataFormatError(RagtuneError):
+    """An input file cannot be read as the expected schema (encoding, JSON, fields, ids)."""
+
+
+class ValidationFailed(RagtuneError):
+    """Great Expectations suites failed; nothing downstream may run."""
+
+
+class DataVersioningError(RagtuneError):
+    """A DVC operation (add, commit, push) failed."""

@@ -1,0 +1,34 @@
+"""Process-wide defaults that keep every component embedded and offline.
+
+Called explicitly by the CLI, flows and tests (never at import time). Each value is a
+default only: a user's own environment (a Qdrant/MLflow/Prefect server) always wins.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def offline_defaults(project_dir: Path) -> dict[str, str]:
+    """The environment defaults for a project rooted at ``project_dir``."""
+    project_dir = project_dir.resolve()
+    return {
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+        "MLFLOW_TRACKING_URI": f"sqlite:///{project_dir / 'mlflow.db'}",
+        "PREFECT_HOME": str(project_dir / ".prefect"),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DVC_NO_ANALYTICS": "1",
+        "GX_ANALYTICS_ENABLED": "false",
+        # mlflow probes the network for some model-signature helpers; keep it quiet offline.
+        "MLFLOW_DISABLE_TELEMETRY": "true",
+        "DO_NOT_TRACK": "1",
+    }
+
+
+def configure_environment(project_dir: Path) -> None:
+    """Set offline/embedded defaults for anything the user has not set already."""
+    for key, value in offline_defaults(project_dir).items():
+        os.environ.setdefault(key, value)
