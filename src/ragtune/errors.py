@@ -19,3 +19,7 @@ class ValidationFailed(RagtuneError):
 
 class DataVersioningError(RagtuneError):
     """A DVC operation (add, commit, push) failed."""
+
+
+class RetrievalIndexError(RagtuneError):
+    """The retrieval index (embedding model, Qdrant collection, manifest) cannot be used."""

@@ -1,0 +1,1 @@
+"""Retrieval index: token-aware chunking, embedding, Qdrant store and incremental refresh."""

