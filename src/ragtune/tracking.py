@@ -24,6 +24,22 @@ TAG_STAGE = "stage"
 TAG_DATA_REVISION = "dvc_rev"
 TAG_GIT_COMMIT = "git_commit"
 
+# Registered generator versions carry what the finetune trigger policy compares (train/policy.py).
+TAG_BASE_MODEL = "base_model"
+TAG_TRAINING_DATA_HASH = "training_data_hash"
+"""Hash of the rows fine-tuning learns from: behaviour, train-split QA, glossary docs."""
+TAG_TRAINING_DATA_PART = "training_data_hash.{part}"
+TAG_FINETUNE_CONFIG_HASH = "finetune_config_hash"
+TAG_RAW_FILE_MD5 = "raw_md5.{name}"
+TAG_RUN_ID = "run_id"
+
+# The evaluate stage logs one score in [0, 1] per arm; the finetune policy reads the
+# fine-tuned arms (fine-tuned model alone, and with retrieval) of the latest evaluate run.
+METRIC_FT_SCORE = "ft_score"
+METRIC_FT_RAG_SCORE = "ft_rag_score"
+FINETUNED_ARM_METRICS = (METRIC_FT_SCORE, METRIC_FT_RAG_SCORE)
+MODEL_ARTIFACT_PATH = "generator"
+
 
 def git_commit(project_dir: Path) -> str:
     """The project's current git commit, or 'unknown' outside a git checkout."""
