@@ -23,3 +23,7 @@ class DataVersioningError(RagtuneError):
 
 class RetrievalIndexError(RagtuneError):
     """The retrieval index (embedding model, Qdrant collection, manifest) cannot be used."""
+
+
+class FinetuneError(RagtuneError):
+    """Fine-tuning cannot start or finish: a bad base model, LoRA setting or training data."""
