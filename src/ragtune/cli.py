@@ -22,7 +22,9 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-data_app = typer.Typer(help="Generate, import, prepare and version the raw data.", no_args_is_help=True)
+data_app = typer.Typer(
+    help="Generate, import, prepare and version the raw data.", no_args_is_help=True
+)
 app.add_typer(data_app, name="data")
 
 
@@ -56,10 +58,16 @@ def root(
 
 @data_app.command("generate")
 def data_generate(
-    out: Annotated[Path | None, typer.Option(help="Output directory (default: data.raw_dir).")] = None,
-    revision: Annotated[int | None, typer.Option(min=1, help="Corpus revision (default: data.revision).")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Output directory (default: data.raw_dir).")
+    ] = None,
+    revision: Annotated[
+        int | None, typer.Option(min=1, help="Corpus revision (default: data.revision).")
+    ] = None,
     seed: Annotated[int | None, typer.Option(help="Generator seed (default: data.seed).")] = None,
-    docs: Annotated[int | None, typer.Option(min=20, help="Documents at revision 1 (default: data.docs).")] = None,
+    docs: Annotated[
+        int | None, typer.Option(min=20, help="Documents at revision 1 (default: data.docs).")
+    ] = None,
 ) -> None:
     """Write the deterministic demo knowledge base (docs, QA, behaviour examples)."""
     from ragtune.data.generate import GeneratorSpec, write_corpus
@@ -90,7 +98,9 @@ def data_snapshot(
 
 @data_app.command("revision")
 def data_revision_command(
-    as_json: Annotated[bool, typer.Option("--json", help="Print files and hashes as JSON.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print files and hashes as JSON.")
+    ] = False,
 ) -> None:
     """Print the data revision of data/raw as it is now (wip-… when not snapshotted)."""
     from ragtune.data.versioning import data_revision

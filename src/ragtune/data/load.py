@@ -65,6 +65,8 @@ def load_dataset(dataset: Dataset, directory: Path) -> list[dict[str, Any]]:
     """Load and structurally check one dataset; duplicate ids name both lines."""
     path = directory / dataset.filename
     rows: list[dict[str, Any]] = []
+    if not path.exists() and not dataset.required:
+        return rows
     first_seen: dict[str, int] = {}
     for line_number, row in iter_jsonl(path):
         check_row(dataset, path, line_number, row)

@@ -13,6 +13,8 @@ class Dataset:
     filename: str
     id_field: str
     fields: dict[str, type | tuple[type, ...]]
+    required: bool = True
+    """A missing file is an error; optional datasets load as empty (e.g. imported corpora)."""
 
 
 DOCS = Dataset(
@@ -34,6 +36,7 @@ QA = Dataset(
         "kind": str,
         "revision": int,
     },
+    required=False,
 )
 BEHAVIOUR = Dataset(
     name="behaviour",
@@ -47,6 +50,9 @@ BEHAVIOUR = Dataset(
         "doc_ids": list,
         "revision": int,
     },
+    required=False,
 )
 DATASETS = (DOCS, QA, BEHAVIOUR)
 SPLITS = ("train", "dev", "test")
+SKIPPED_INPUTS = "import_skipped.jsonl"
+"""Files an import could not read (path, reason); listed in the validation report."""
