@@ -82,7 +82,19 @@ class IndexConfig(Section):
     collection_prefix: str = "ragtune"
     staging_alias: str = "ragtune-staging"
     keep_collections: int = Field(3, ge=1)
+    """Newest collections kept besides any a release references (older ones are deleted)."""
+    manifest_path: Path = Path("data/index/manifest.sqlite")
+    """What each collection holds (chunk ids, content hashes) plus the vector cache."""
+    reports_dir: Path = Path("reports/index")
+    """metrics.json and manifest.json of the latest build (DVC metrics, MLflow artefact)."""
     k: int = Field(5, ge=1, le=100)
+    """Cut-off for recall@k and the default of `ragtune index query`."""
+    eval_split: Literal["train", "dev", "test"] = "dev"
+    """QA split whose gold doc ids score retrieval after every build."""
+    schedule_cron: str = "0 * * * *"
+    """Cron schedule of the Prefect refresh deployment."""
+    retries: int = Field(2, ge=0, le=10)
+    """Prefect task retries on transient failures (Qdrant server, DVC remote)."""
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> IndexConfig:
@@ -127,6 +139,10 @@ class FinetuneConfig(Section):
     """Longest training sequence in base-model tokens; contexts are trimmed to fit."""
     context_chunks: int = Field(3, ge=1)
     """Chunks in each RAFT context: the gold chunk plus distractors."""
+    context_chunk_tokens: int = Field(64, ge=16, le=512)
+    """Window of the index chunker (embedding-model tokens) used for training contexts;
+    smaller than index.chunk_size so a CPU step stays short."""
+    context_chunk_overlap: int = Field(8, ge=0)
     distractor_only_probability: float = Field(0.2, ge=0.0, le=1.0)
     """Share of RAFT examples whose context holds only distractors (RAFT's P = 1 - this)."""
     glossary_examples: bool = True
@@ -145,6 +161,12 @@ class FinetuneConfig(Section):
     """`--if-needed` retrains when the latest evaluation scores a fine-tuned arm below this."""
     schedule_cron: str = "0 3 * * 0"
     """Prefect deployment schedule of `ragtune finetune --if-needed` (weekly by default)."""
+
+    @model_validator(mode="after")
+    def _context_overlap_below_window(self) -> FinetuneConfig:
+        if self.context_chunk_overlap >= self.context_chunk_tokens:
+            raise ValueError("context_chunk_overlap must be smaller than context_chunk_tokens")
+        return self
 
 
 class EvaluateConfig(Section):

@@ -78,7 +78,7 @@ def embed_texts(
     """Unit-length float32 vectors, one ``encode`` call so batches are sorted by length."""
     import numpy as np
 
-    dimension = model.get_sentence_embedding_dimension() or 0
+    dimension = model.get_embedding_dimension() or 0
     if not texts:
         return np.zeros((0, dimension), dtype=np.float32)
     started = time.perf_counter()

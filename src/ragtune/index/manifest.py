@@ -1,0 +1,177 @@
+"""The index manifest: what each collection holds, and a vector cache keyed by content hash.
+
+sqlite beside the data, not JSON: one refresh reads and writes ~10,000 rows in a few ms.
+A collection is recorded as ``building`` before its points are written and ``complete``
+after, so a killed refresh leaves an orphan that the next run recognises and deletes.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ragtune.index.chunk import Chunk
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS collections (
+    name TEXT PRIMARY KEY, status TEXT NOT NULL, data_revision TEXT NOT NULL,
+    params TEXT NOT NULL, created_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS chunks (
+    collection TEXT NOT NULL, chunk_id TEXT NOT NULL, doc_id TEXT NOT NULL,
+    position INTEGER NOT NULL, content_hash TEXT NOT NULL, doc_hash TEXT NOT NULL,
+    title TEXT NOT NULL, source TEXT NOT NULL, text TEXT NOT NULL,
+    PRIMARY KEY (collection, chunk_id));
+CREATE TABLE IF NOT EXISTS vectors (
+    model TEXT NOT NULL, content_hash TEXT NOT NULL, vector BLOB NOT NULL,
+    PRIMARY KEY (model, content_hash));
+CREATE TABLE IF NOT EXISTS pointers (name TEXT PRIMARY KEY, collection TEXT NOT NULL);
+"""
+
+
+@dataclass(frozen=True)
+class IndexedChunk:
+    """A chunk as recorded for one collection, with the hash of the document it came from."""
+
+    chunk: Chunk
+    doc_hash: str
+
+
+@contextmanager
+def open_manifest(path: Path) -> Iterator[sqlite3.Connection]:
+    """The manifest database, created on first use (each writer commits its own change)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    connection = sqlite3.connect(path)
+    try:
+        connection.executescript(SCHEMA)
+        yield connection
+    finally:
+        connection.close()
+
+
+def record_collection(
+    db: sqlite3.Connection,
+    name: str,
+    data_revision: str,
+    params: dict[str, Any],
+    chunks: Sequence[IndexedChunk],
+) -> None:
+    """Record a collection as ``building`` with the chunks it is about to hold."""
+    db.execute(
+        "INSERT OR REPLACE INTO collections VALUES (?, 'building', ?, ?, ?)",
+        (name, data_revision, json.dumps(params, sort_keys=True), time.time()),
+    )
+    db.execute("DELETE FROM chunks WHERE collection = ?", (name,))
+    db.executemany(
+        "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            (
+                name,
+                c.chunk_id,
+                c.doc_id,
+                c.position,
+                c.content_hash,
+                item.doc_hash,
+                c.title,
+                c.source,
+                c.text,
+            )
+            for item in chunks
+            for c in (item.chunk,)
+        ),
+    )
+    db.commit()
+
+
+def mark_complete(db: sqlite3.Connection, name: str) -> None:
+    """The collection holds every point it was recorded with."""
+    db.execute("UPDATE collections SET status = 'complete' WHERE name = ?", (name,))
+    db.commit()
+
+
+def collection_info(db: sqlite3.Connection, name: str) -> dict[str, Any] | None:
+    """Status, data revision and params of a recorded collection."""
+    row = db.execute(
+        "SELECT status, data_revision, params FROM collections WHERE name = ?", (name,)
+    ).fetchone()
+    if row is None:
+        return None
+    return {"status": row[0], "data_revision": row[1], "params": json.loads(row[2])}
+
+
+def complete_collections(db: sqlite3.Connection) -> set[str]:
+    """Names of collections recorded as complete."""
+    return {row[0] for row in db.execute("SELECT name FROM collections WHERE status = 'complete'")}
+
+
+def recorded_collections(db: sqlite3.Connection) -> set[str]:
+    """Every collection name the manifest knows, built or being built."""
+    return {row[0] for row in db.execute("SELECT name FROM collections")}
+
+
+def collection_chunks(db: sqlite3.Connection, name: str) -> list[IndexedChunk]:
+    """The chunks recorded for a collection, in document and position order."""
+    rows = db.execute(
+        "SELECT chunk_id, doc_id, position, text, content_hash, title, source, doc_hash "
+        "FROM chunks WHERE collection = ? ORDER BY doc_id, position",
+        (name,),
+    )
+    return [IndexedChunk(Chunk(*row[:7]), row[7]) for row in rows]
+
+
+def doc_hashes(db: sqlite3.Connection, name: str) -> dict[str, str]:
+    """doc_id → doc_hash of every document in a collection."""
+    rows = db.execute("SELECT DISTINCT doc_id, doc_hash FROM chunks WHERE collection = ?", (name,))
+    return dict(rows.fetchall())
+
+
+def forget_collections(db: sqlite3.Connection, names: Iterable[str]) -> None:
+    """Drop the records of deleted collections and vectors no remaining collection uses."""
+    names = list(names)
+    db.executemany("DELETE FROM chunks WHERE collection = ?", ((n,) for n in names))
+    db.executemany("DELETE FROM collections WHERE name = ?", ((n,) for n in names))
+    db.execute("DELETE FROM pointers WHERE collection NOT IN (SELECT name FROM collections)")
+    db.execute("DELETE FROM vectors WHERE content_hash NOT IN (SELECT content_hash FROM chunks)")
+    db.commit()
+
+
+def get_pointer(db: sqlite3.Connection, name: str) -> str | None:
+    """The collection an alias pointed at when the manifest last saw it move."""
+    row = db.execute("SELECT collection FROM pointers WHERE name = ?", (name,)).fetchone()
+    return row[0] if row else None
+
+
+def set_pointer(db: sqlite3.Connection, name: str, collection: str) -> None:
+    """Record that alias ``name`` now points at ``collection``."""
+    db.execute("INSERT OR REPLACE INTO pointers VALUES (?, ?)", (name, collection))
+    db.commit()
+
+
+def cached_vectors(
+    db: sqlite3.Connection, model: str, hashes: Iterable[str]
+) -> dict[str, np.ndarray]:
+    """Stored vectors of the given content hashes (those present)."""
+    wanted = set(hashes)
+    found: dict[str, np.ndarray] = {}
+    for content_hash, blob in db.execute(
+        "SELECT content_hash, vector FROM vectors WHERE model = ?", (model,)
+    ):
+        if content_hash in wanted:
+            found[content_hash] = np.frombuffer(blob, dtype=np.float32)
+    return found
+
+
+def store_vectors(db: sqlite3.Connection, model: str, vectors: dict[str, np.ndarray]) -> None:
+    """Cache vectors by content hash for later refreshes."""
+    db.executemany(
+        "INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)",
+        ((model, h, np.asarray(v, dtype=np.float32).tobytes()) for h, v in vectors.items()),
+    )
+    db.commit()

@@ -1,0 +1,124 @@
+"""Querying the index: the people-facing `ragtune index query` and the retrieval evaluation."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+from ragtune.data.load import load_dataset
+from ragtune.data.schema import QA
+from ragtune.errors import RetrievalIndexError
+from ragtune.index import store
+from ragtune.index.embed import embed_texts, load_embedder
+from ragtune.index.metrics import dedupe, retrieval_scores
+
+if TYPE_CHECKING:
+    from qdrant_client import QdrantClient
+    from sentence_transformers import SentenceTransformer
+
+    from ragtune.config import Settings
+
+logger = logging.getLogger(__name__)
+
+# Chunks fetched per question: enough distinct docs for nDCG@10 after deduplication.
+EVAL_DEPTH = 30
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One retrieved chunk."""
+
+    score: float
+    doc_id: str
+    title: str
+    position: int
+    chunk_id: str
+    text: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _hits(points: Sequence[Any]) -> list[Hit]:
+    return [
+        Hit(
+            score=float(point.score),
+            doc_id=str(point.payload.get("doc_id", "")),
+            title=str(point.payload.get("title", "")),
+            position=int(point.payload.get("position", 0)),
+            chunk_id=str(point.id),
+            text=str(point.payload.get("text", "")),
+        )
+        for point in points
+    ]
+
+
+def resolve(client: QdrantClient, name: str) -> str:
+    """The collection behind an alias (or the collection itself); error when neither exists."""
+    target = store.aliases(client).get(name, name)
+    if not client.collection_exists(target):
+        raise RetrievalIndexError(
+            f"Qdrant has no collection or alias '{name}'; run `ragtune index refresh` first"
+        )
+    return target
+
+
+def query_collection(
+    client: QdrantClient,
+    collection: str,
+    embedder: SentenceTransformer,
+    questions: Sequence[str],
+    k: int,
+    batch_size: int = 64,
+) -> list[list[Hit]]:
+    """Top ``k`` chunks for each question from an open client."""
+    vectors = embed_texts(embedder, questions, batch_size, show_progress=False)
+    return [_hits(points) for points in store.search(client, collection, vectors, k)]
+
+
+def query_index(
+    settings: Settings, text: str, k: int | None = None, collection: str | None = None
+) -> list[Hit]:
+    """Top ``k`` chunks for ``text`` from the staging alias (or a named collection)."""
+    embedder = load_embedder(settings.index)
+    with store.open_store(settings) as client:
+        target = resolve(client, collection or settings.index.staging_alias)
+        return query_collection(client, target, embedder, [text], k or settings.index.k)[0]
+
+
+def evaluate_retrieval(
+    settings: Settings,
+    collection: str | None = None,
+    embedder: SentenceTransformer | None = None,
+) -> dict[str, float]:
+    """recall@k, MRR and nDCG@10 of the index on the QA split ``index.eval_split``."""
+    config = settings.index
+    questions = [
+        row
+        for row in load_dataset(QA, settings.path(settings.prepare.prepared_dir))
+        if row["split"] == config.eval_split
+    ]
+    if not questions:
+        raise RetrievalIndexError(
+            f"{settings.path(settings.prepare.prepared_dir) / QA.filename}: no '{config.eval_split}' "
+            "questions to evaluate retrieval with; set index.eval_split to a split that has rows"
+        )
+    model = embedder or load_embedder(config)
+    with store.open_store(settings) as client:
+        target = resolve(client, collection or config.staging_alias)
+        hits = query_collection(
+            client,
+            target,
+            model,
+            [row["question"] for row in questions],
+            EVAL_DEPTH,
+            config.batch_size,
+        )
+    rankings = [dedupe([hit.doc_id for hit in found]) for found in hits]
+    scores = retrieval_scores(rankings, [row["doc_ids"] for row in questions], config.k)
+    logger.info(
+        "retrieval on %d %s questions of %s: %s", len(questions), config.eval_split, target, scores
+    )
+    return scores

@@ -1,0 +1,211 @@
+"""`ragtune index refresh`: build the next collection from the previous one, then publish it.
+
+Every refresh writes a new versioned collection ``<prefix>-<data-rev>-<n>``. Chunks of
+unchanged documents are carried over without re-chunking; a vector is embedded only when no
+collection has held its text before (the manifest caches vectors by content hash). The
+staging alias moves only after the collection is complete, so readers never see a half-built
+index, and a killed refresh leaves the previous collection answering.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ragtune.data.load import load_dataset
+from ragtune.data.schema import DOCS
+from ragtune.data.versioning import data_revision
+from ragtune.errors import RetrievalIndexError
+from ragtune.index import manifest, store
+from ragtune.index.chunk import chunk_documents
+from ragtune.index.diff import doc_hash, plan_refresh
+from ragtune.index.embed import embed_texts, load_embedder, load_tokenizer
+from ragtune.index.gc import collect_garbage, drop_orphans
+
+if TYPE_CHECKING:
+    import sqlite3
+
+    from qdrant_client import QdrantClient
+    from sentence_transformers import SentenceTransformer
+
+    from ragtune.config import Settings
+    from ragtune.index.manifest import IndexedChunk
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class RefreshResult:
+    """What a refresh did: the collection behind the staging alias now, counts and timings."""
+
+    collection: str
+    previous: str | None
+    data_revision: str
+    built: bool
+    counts: dict[str, int] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    deleted_collections: list[str] = field(default_factory=list)
+
+
+class PhaseTimer:
+    """Seconds per named phase."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - started
+
+
+def index_params(settings: Settings) -> dict[str, Any]:
+    """The settings a collection's chunks depend on; a change forces re-chunking."""
+    config = settings.index
+    return {
+        "embedding_model": config.embedding_model,
+        "chunk_size": config.chunk_size,
+        "chunk_overlap": config.chunk_overlap,
+    }
+
+
+def load_prepared_docs(settings: Settings) -> list[dict[str, Any]]:
+    """The prepared documents that have text to index."""
+    docs = load_dataset(DOCS, settings.path(settings.prepare.prepared_dir))
+    return [doc for doc in docs if str(doc["text"]).strip()]
+
+
+def refresh_index(
+    settings: Settings, show_progress: bool = True, embedder: SentenceTransformer | None = None
+) -> RefreshResult:
+    """Bring the staging alias up to date with the prepared documents."""
+    timer = PhaseTimer()
+    with timer.phase("load"):
+        docs = load_prepared_docs(settings)
+        revision = data_revision(settings.project_dir, settings.path(settings.data.raw_dir)).id
+        current = {str(doc["doc_id"]): doc_hash(doc) for doc in docs}
+    params = index_params(settings)
+    staging = settings.index.staging_alias
+    with manifest.open_manifest(settings.path(settings.index.manifest_path)) as db:
+        pointer = manifest.get_pointer(db, staging)
+        if pointer and _holds(db, pointer, params, current):
+            return _unchanged(pointer, revision, len(docs), timer)
+        with store.open_store(settings) as client:
+            previous = store.aliases(client).get(staging)
+            with timer.phase("diff"):
+                previous_chunks = _previous_chunks(client, db, previous, params, settings)
+                if previous and _holds(db, previous, params, current):
+                    manifest.set_pointer(db, staging, previous)
+                    return _unchanged(previous, revision, len(docs), timer)
+                drop_orphans(client, db, settings)
+                tokenizer = load_tokenizer(settings.index)
+                plan = plan_refresh(
+                    docs,
+                    previous_chunks,
+                    lambda batch: chunk_documents(
+                        batch, tokenizer, settings.index.chunk_size, settings.index.chunk_overlap
+                    ),
+                )
+            with timer.phase("embed"):
+                vectors, embedded, reused = _vectors_for(
+                    db, plan.chunks, settings, embedder, show_progress
+                )
+            name = _next_name(client, db, settings.index.collection_prefix, revision)
+            with timer.phase("write"):
+                manifest.record_collection(db, name, revision, params, plan.chunks)
+                store.create_collection(client, name, vectors.shape[1])
+                chunks = [item.chunk for item in plan.chunks]
+                store.upsert_chunks(client, name, chunks, vectors, revision, show_progress)
+                manifest.mark_complete(db, name)
+            with timer.phase("publish"):
+                store.move_alias(client, staging, name)
+                manifest.set_pointer(db, staging, name)
+            with timer.phase("gc"):
+                deleted = collect_garbage(client, db, settings)
+    counts = {**plan.counts, "chunks_embedded": embedded, "chunks_reused": reused}
+    logger.info("refresh %s → %s: %s", previous, name, counts)
+    return RefreshResult(name, previous, revision, True, counts, timer.seconds, deleted)
+
+
+def _holds(
+    db: sqlite3.Connection, name: str, params: dict[str, Any], current: dict[str, str]
+) -> bool:
+    """True when a complete collection was built with these params from exactly these docs."""
+    info = manifest.collection_info(db, name)
+    if info is None or info["status"] != "complete" or info["params"] != params:
+        return False
+    return manifest.doc_hashes(db, name) == current
+
+
+def _unchanged(name: str, revision: str, docs: int, timer: PhaseTimer) -> RefreshResult:
+    logger.info("nothing changed: %s already holds the %d prepared docs", name, docs)
+    counts = {"docs_total": docs, "docs_unchanged": docs, "chunks_embedded": 0, "chunks_reused": 0}
+    return RefreshResult(name, name, revision, False, counts, timer.seconds)
+
+
+def _previous_chunks(
+    client: QdrantClient,
+    db: sqlite3.Connection,
+    previous: str | None,
+    params: dict[str, Any],
+    settings: Settings,
+) -> list[IndexedChunk]:
+    """The previous collection's chunks, from the manifest or (when it is lost) from Qdrant."""
+    if previous is None:
+        return []
+    info = manifest.collection_info(db, previous)
+    if info is not None and info["status"] == "complete":
+        chunks = manifest.collection_chunks(db, previous)
+        return chunks if info["params"] == params else _forget_doc_hashes(chunks)
+    from ragtune.index.recover import chunks_from_collection
+
+    return chunks_from_collection(client, db, previous, settings.index.embedding_model)
+
+
+def _forget_doc_hashes(chunks: list[IndexedChunk]) -> list[IndexedChunk]:
+    """Mark every doc as changed (chunking params differ), keeping ids for the counts."""
+    return [manifest.IndexedChunk(item.chunk, "") for item in chunks]
+
+
+def _vectors_for(
+    db: sqlite3.Connection,
+    chunks: list[IndexedChunk],
+    settings: Settings,
+    embedder: SentenceTransformer | None,
+    show_progress: bool,
+) -> tuple[np.ndarray, int, int]:
+    """Vectors in chunk order: cached by content hash, embedding only texts never seen."""
+    if not chunks:
+        prepared = settings.path(settings.prepare.prepared_dir) / DOCS.filename
+        raise RetrievalIndexError(
+            f"{prepared}: no document has text to index; run `ragtune data prepare`"
+        )
+    model_key = settings.index.embedding_model
+    hashes = [item.chunk.content_hash for item in chunks]
+    cache = manifest.cached_vectors(db, model_key, hashes)
+    reused = sum(1 for h in hashes if h in cache)
+    missing = {item.chunk.content_hash: item.chunk.text for item in chunks}
+    missing = {h: text for h, text in missing.items() if h not in cache}
+    if missing:
+        model = embedder or load_embedder(settings.index)
+        new = embed_texts(model, list(missing.values()), settings.index.batch_size, show_progress)
+        fresh = dict(zip(missing, new, strict=True))
+        manifest.store_vectors(db, model_key, fresh)
+        cache.update(fresh)
+    return np.stack([cache[h] for h in hashes]), len(missing), reused
+
+
+def _next_name(client: QdrantClient, db: sqlite3.Connection, prefix: str, revision: str) -> str:
+    """``<prefix>-<data-rev>-<n>``, n one above any build number seen in Qdrant or the manifest."""
+    seen = store.collection_names(client, prefix) + sorted(manifest.recorded_collections(db))
+    number = max((store.build_number(name) for name in seen), default=0) + 1
+    return f"{prefix}-{revision}-{number}"

@@ -1,0 +1,90 @@
+"""The record of a build: manifest.json + metrics.json under reports/, and an MLflow run."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ragtune.index import manifest
+from ragtune.index.refresh import RefreshResult, index_params
+
+if TYPE_CHECKING:
+    from ragtune.config import Settings
+
+MANIFEST_FILE = "manifest.json"
+METRICS_FILE = "metrics.json"
+
+
+def build_manifest(settings: Settings, result: RefreshResult) -> dict[str, Any]:
+    """What the collection holds, per document, with the build's params and counts."""
+    with manifest.open_manifest(settings.path(settings.index.manifest_path)) as db:
+        chunks = manifest.collection_chunks(db, result.collection)
+    docs: dict[str, dict[str, Any]] = defaultdict(lambda: {"doc_hash": "", "chunks": []})
+    for item in chunks:
+        entry = docs[item.chunk.doc_id]
+        entry["doc_hash"] = item.doc_hash
+        entry["chunks"].append({"id": item.chunk.chunk_id, "content_hash": item.chunk.content_hash})
+    return {
+        "collection": result.collection,
+        "previous": result.previous,
+        "alias": settings.index.staging_alias,
+        "data_revision": result.data_revision,
+        "built": result.built,
+        "params": index_params(settings),
+        "counts": result.counts,
+        "docs": dict(docs),
+    }
+
+
+def write_reports(
+    settings: Settings, result: RefreshResult, scores: dict[str, float]
+) -> tuple[Path, Path]:
+    """Write reports/index/manifest.json and metrics.json (DVC metrics); return both paths."""
+    reports_dir = settings.path(settings.index.reports_dir)
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    manifest_path = reports_dir / MANIFEST_FILE
+    manifest_path.write_text(
+        json.dumps(build_manifest(settings, result), indent=1), encoding="utf-8"
+    )
+    metrics_path = reports_dir / METRICS_FILE
+    metrics = {"collection": result.collection, **scores, **result.counts}
+    metrics_path.write_text(json.dumps(metrics, indent=2, sort_keys=True), encoding="utf-8")
+    return manifest_path, metrics_path
+
+
+def log_index_run(settings: Settings, result: RefreshResult, scores: dict[str, float]) -> str:
+    """One MLflow run in `ragtune-index`: params, scores, counts, phase seconds, manifest."""
+    import mlflow
+
+    from ragtune.tracking import EXPERIMENT_INDEX, stage_run
+
+    manifest_path, metrics_path = write_reports(settings, result, scores)
+    params = {
+        **index_params(settings),
+        "k": settings.index.k,
+        "eval_split": settings.index.eval_split,
+        "data_revision": result.data_revision,
+        "collection": result.collection,
+        "previous_collection": result.previous or "",
+        "built": result.built,
+    }
+    metrics = {
+        **scores,
+        **{key: float(value) for key, value in result.counts.items()},
+        **{f"seconds_{phase}": value for phase, value in result.seconds.items()},
+    }
+    with stage_run(
+        EXPERIMENT_INDEX,
+        "index",
+        result.data_revision,
+        settings.project_dir,
+        run_name=result.collection,
+        tags={"collection": result.collection},
+    ) as run:
+        mlflow.log_params(params)
+        mlflow.log_metrics(metrics)
+        mlflow.log_artifact(str(manifest_path))
+        mlflow.log_artifact(str(metrics_path))
+    return run.info.run_id
