@@ -1,0 +1,297 @@
+"""Import a folder of documents into ``data/raw/docs.jsonl``, streaming, with exact change reports.
+
+Rows stream to a temporary file that replaces ``docs.jsonl`` only when the whole folder has been
+read, so an interrupted import leaves the previous corpus intact. Files whose bytes did not change
+since the last import are copied from the previous ``docs.jsonl`` instead of being parsed again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from ragtune.data.importer.folder import ImportOptions, discover_files
+from ragtune.data.importer.manifest import (
+    MANIFEST_FILE,
+    SKIPPED_FILE,
+    ChangeSummary,
+    ManifestEntry,
+    StoredDoc,
+    content_hashes,
+    diff_docs,
+    file_sha256,
+    part_doc_id,
+    path_doc_id,
+    read_manifest,
+    row_doc_id,
+    scan_docs,
+)
+from ragtune.data.importer.readers import TABLE_SUFFIXES, read_document
+from ragtune.data.importer.tables import SkippedRow, iter_table
+from ragtune.data.importer.text import (
+    UnreadableFile,
+    clean_line,
+    mtime_timestamp,
+    shorten,
+    split_text,
+    title_from_path,
+)
+from ragtune.data.load import iter_jsonl
+from ragtune.data.schema import BEHAVIOUR, DOCS, QA
+from ragtune.errors import DataFormatError
+
+logger = logging.getLogger(__name__)
+
+SOURCE = "import"
+
+
+@dataclass
+class ImportReport:
+    """What one import did."""
+
+    files: int
+    docs: int
+    changes: ChangeSummary
+    skipped: list[tuple[str, str]]
+    ignored: dict[str, int]
+    seconds: float
+    warnings: list[str] = field(default_factory=list)
+
+    def render(self, limit: int = 20) -> str:
+        """Human-readable summary: counts, first changes, every skip reason (up to ``limit``)."""
+        rate = self.files / self.seconds if self.seconds else 0.0
+        counts = ", ".join(f"{count} {name}" for name, count in self.changes.counts().items())
+        lines = [
+            f"imported {self.docs} docs from {self.files} files in {self.seconds:.1f} s "
+            f"({rate:.0f} files/s): {counts}; {len(self.skipped)} skipped"
+        ]
+        for old_id, new_id in self.changes.renamed[:limit]:
+            lines.append(f"  renamed  {old_id} -> {new_id}")
+        for name in ("added", "changed", "removed"):
+            for doc_id in getattr(self.changes, name)[:limit]:
+                lines.append(f"  {name:<8} {doc_id}")
+        for path, reason in self.skipped[:limit]:
+            lines.append(f"  skipped  {path}: {reason}")
+        if len(self.skipped) > limit:
+            lines.append(f"  ... {len(self.skipped) - limit} more in {SKIPPED_FILE}")
+        if self.ignored:
+            kinds = ", ".join(
+                f"{suffix or '(none)'}: {n}" for suffix, n in sorted(self.ignored.items())
+            )
+            lines.append(f"ignored files of unsupported types ({kinds})")
+        lines.extend(f"warning: {warning}" for warning in self.warnings)
+        return "\n".join(lines)
+
+
+def import_folder(
+    source_dir: Path, raw_dir: Path, options: ImportOptions | None = None
+) -> ImportReport:
+    """Turn every supported file under ``source_dir`` into docs rows in ``raw_dir/docs.jsonl``."""
+    from tqdm import tqdm
+
+    options = options or ImportOptions()
+    if not source_dir.is_dir():
+        raise DataFormatError(
+            f"{source_dir}: not a folder; point `ragtune data import` at a folder"
+        )
+    started = time.perf_counter()
+    raw_dir.mkdir(parents=True, exist_ok=True)
+    paths, ignored = discover_files(source_dir, options, exclude_dir=raw_dir)
+    old_manifest = read_manifest(raw_dir)
+    docs_file = raw_dir / DOCS.filename
+    old_docs = scan_docs(docs_file)
+    run = _ImportRun(source_dir, options, old_manifest, old_docs)
+    targets = [docs_file, raw_dir / MANIFEST_FILE, raw_dir / SKIPPED_FILE]
+    temporaries = [target.with_name(f".{target.name}.importing") for target in targets]
+    try:
+        with ExitStack() as stack:
+            docs_out, manifest_out, skipped_out = (
+                stack.enter_context(temp.open("wb")) for temp in temporaries
+            )
+            old_handle = stack.enter_context(docs_file.open("rb")) if old_docs else None
+            for rel in tqdm(paths, unit="file", desc="import", disable=not options.progress):
+                run.import_file(rel, docs_out, manifest_out, old_handle)
+            for path, reason in run.skipped:
+                skipped_out.write(_jsonl({"path": path, "reason": reason}))
+        for temp, target in zip(temporaries, targets, strict=True):
+            os.replace(temp, target)
+    finally:
+        for temp in temporaries:
+            temp.unlink(missing_ok=True)
+    changes = diff_docs(old_docs, run.new_docs)
+    report = ImportReport(
+        files=len(paths),
+        docs=len(run.new_docs),
+        changes=changes,
+        skipped=run.skipped,
+        ignored=ignored,
+        seconds=time.perf_counter() - started,
+        warnings=_stale_citations(raw_dir, {doc_id for doc_id, _, _ in run.new_docs}),
+    )
+    logger.info("import: %s in %.1f s", report.render(limit=0).splitlines()[0], report.seconds)
+    return report
+
+
+class _ImportRun:
+    """State of one import: what was written so far (ids and hashes only) and what was skipped."""
+
+    def __init__(
+        self,
+        root: Path,
+        options: ImportOptions,
+        old_manifest: dict[str, ManifestEntry],
+        old_docs: dict[str, StoredDoc],
+    ) -> None:
+        self.root = root
+        self.options = options
+        self.fingerprint = options.fingerprint()
+        self.old_manifest = old_manifest
+        self.old_docs = old_docs
+        self.new_docs: list[tuple[str, str, str]] = []
+        self.owner: dict[str, str] = {}
+        self.skipped: list[tuple[str, str]] = []
+
+    def import_file(
+        self, rel: str, docs_out: BinaryIO, manifest_out: BinaryIO, old: BinaryIO | None
+    ) -> None:
+        """Write the docs of one file (reused or parsed) and its manifest row; never raises on bad input."""
+        path = self.root / rel
+        stat = path.stat()
+        if stat.st_size > self.options.max_file_bytes:
+            limit_mb = self.options.max_file_bytes / 1024 / 1024
+            self.skipped.append((rel, f"too large ({stat.st_size} bytes > {limit_mb:.0f} MB)"))
+            return
+        sha256, data = file_sha256(path)
+        previous = self.old_manifest.get(rel)
+        reusable = (
+            old is not None
+            and not self.options.force
+            and previous is not None
+            and previous.sha256 == sha256
+            and previous.parser == self.fingerprint
+            and all(
+                doc_id in self.old_docs and doc_id not in self.owner for doc_id in previous.doc_ids
+            )
+        )
+        doc_ids = (
+            self._copy(rel, previous.doc_ids, old, docs_out)  # type: ignore[union-attr,arg-type]
+            if reusable
+            else self._parse(rel, path, data, mtime_timestamp(stat.st_mtime), docs_out)
+        )
+        if doc_ids:
+            entry = ManifestEntry(
+                rel, sha256, stat.st_size, mtime_timestamp(stat.st_mtime), self.fingerprint, doc_ids
+            )
+            manifest_out.write(_jsonl(entry.to_row()))
+
+    def _copy(self, rel: str, doc_ids: list[str], old: BinaryIO, docs_out: BinaryIO) -> list[str]:
+        for doc_id in doc_ids:
+            stored = self.old_docs[doc_id]
+            old.seek(stored.offset)
+            docs_out.write(old.read(stored.length))
+            self._record(doc_id, stored.doc_hash, stored.text_hash, rel)
+        return doc_ids
+
+    def _parse(
+        self, rel: str, path: Path, data: bytes, mtime: str, docs_out: BinaryIO
+    ) -> list[str]:
+        doc_ids: list[str] = []
+        try:
+            for item in self._documents(rel, path, data, mtime):
+                if isinstance(item, tuple):
+                    self.skipped.append(item)
+                    continue
+                doc_id = item["doc_id"]
+                if doc_id in self.owner:
+                    reason = (
+                        f"duplicate doc_id '{doc_id}' (already imported from {self.owner[doc_id]})"
+                    )
+                    self.skipped.append((rel, reason))
+                    continue
+                docs_out.write(_jsonl(item))
+                self._record(
+                    doc_id, *content_hashes(item["title"], item["text"], item["updated_at"]), rel
+                )
+                doc_ids.append(doc_id)
+        except UnreadableFile as exc:
+            self.skipped.append((rel, str(exc)))
+        return doc_ids
+
+    def _record(self, doc_id: str, doc_hash: str, text_hash: str, rel: str) -> None:
+        self.new_docs.append((doc_id, doc_hash, text_hash))
+        self.owner[doc_id] = rel
+
+    def _documents(
+        self, rel: str, path: Path, data: bytes, mtime: str
+    ) -> Iterator[dict[str, Any] | tuple[str, str]]:
+        """Rows for one file, or ``(path, reason)`` for the parts that cannot be imported."""
+        file_id = path_doc_id(rel)
+        if path.suffix.lower() in TABLE_SUFFIXES:
+            for number, row in enumerate(iter_table(path, data, self.options.column_map), start=1):
+                if isinstance(row, SkippedRow):
+                    yield rel, f"line {row.line}: {row.reason}"
+                    continue
+                base_id = row_doc_id(file_id, row.row_id, number)
+                title = clean_line(row.title) or f"{title_from_path(rel)} {row.row_id or number}"
+                location = f"line {row.line}: "
+                yield from self._parts(
+                    rel, base_id, title, row.text, row.updated_at or mtime, location
+                )
+            return
+        parsed = read_document(path, data)
+        title = clean_line(parsed.title) or title_from_path(rel)
+        yield from self._parts(rel, file_id, title, parsed.text, parsed.updated_at or mtime, "")
+
+    def _parts(
+        self, rel: str, base_id: str, title: str, text: str, updated_at: str, location: str
+    ) -> Iterator[dict[str, Any] | tuple[str, str]]:
+        if len(text) < self.options.min_chars:
+            reason = "no text" if not text else f"too short: {len(text)} characters"
+            yield rel, f"{location}{reason} (validate.min_doc_chars is {self.options.min_chars})"
+            return
+        parts = split_text(text, self.options.max_chars, self.options.min_chars)
+        for number, part in enumerate(parts, start=1):
+            part_title = title if number == 1 else f"{title} (part {number})"
+            yield {
+                "doc_id": part_doc_id(base_id, number),
+                "title": shorten(part_title, self.options.max_title_chars),
+                "text": part,
+                "source": SOURCE,
+                "updated_at": updated_at,
+                "path": rel,
+            }
+
+
+def _jsonl(row: dict[str, Any]) -> bytes:
+    return (json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def _stale_citations(raw_dir: Path, doc_ids: set[str]) -> list[str]:
+    """Warn when QA or behaviour rows already in ``raw_dir`` cite docs the import did not write."""
+    warnings: list[str] = []
+    for dataset, advice in (
+        (QA, "import your own questions with `ragtune data import-qa FILE`"),
+        (BEHAVIOUR, "delete it (demo examples) or re-cite imported doc ids"),
+    ):
+        path = raw_dir / dataset.filename
+        if not path.exists():
+            continue
+        try:
+            stale = sum(
+                1 for _, row in iter_jsonl(path) if not set(row.get("doc_ids") or []) <= doc_ids
+            )
+        except DataFormatError as exc:
+            warnings.append(f"cannot check {path}: {exc}")
+            continue
+        if stale:
+            warnings.append(
+                f"{stale} rows of {path} cite docs not in the imported corpus; {advice}"
+            )
+    return warnings
