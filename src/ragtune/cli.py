@@ -15,7 +15,6 @@ import typer
 
 from ragtune.config import Settings, load_settings
 from ragtune.data.importer.commands import import_command, import_qa_command
-from ragtune.data.importer.commands import import_command, import_qa_command
 from ragtune.errors import RagtuneError
 from ragtune.index.commands import index_app
 from ragtune.runtime import configure_environment
@@ -29,8 +28,6 @@ data_app = typer.Typer(
     help="Generate, import, prepare and version the raw data.", no_args_is_help=True
 )
 app.add_typer(data_app, name="data")
-data_app.command("import")(import_command)
-data_app.command("import-qa")(import_qa_command)
 data_app.command("import")(import_command)
 data_app.command("import-qa")(import_qa_command)
 app.add_typer(index_app, name="index")
