@@ -24,6 +24,7 @@ from ragtune.data.importer.manifest import (
     ChangeSummary,
     ManifestEntry,
     StoredDoc,
+    body_hash,
     content_hashes,
     diff_docs,
     file_sha256,
@@ -242,31 +243,48 @@ class _ImportRun:
                 title = clean_line(row.title) or f"{title_from_path(rel)} {row.row_id or number}"
                 location = f"line {row.line}: "
                 yield from self._parts(
-                    rel, base_id, title, row.text, row.updated_at or mtime, location
+                    rel, base_id, title, row.text, row.updated_at, mtime, location
                 )
             return
         parsed = read_document(path, data)
         title = clean_line(parsed.title) or title_from_path(rel)
-        yield from self._parts(rel, file_id, title, parsed.text, parsed.updated_at or mtime, "")
+        yield from self._parts(rel, file_id, title, parsed.text, parsed.updated_at, mtime, "")
 
     def _parts(
-        self, rel: str, base_id: str, title: str, text: str, updated_at: str, location: str
+        self,
+        rel: str,
+        base_id: str,
+        title: str,
+        text: str,
+        updated_at: str | None,
+        mtime: str,
+        location: str,
     ) -> Iterator[dict[str, Any] | tuple[str, str]]:
+        """Rows of one document, split for length; without its own date it takes the mtime."""
         if len(text) < self.options.min_chars:
             reason = "no text" if not text else f"too short: {len(text)} characters"
             yield rel, f"{location}{reason} (validate.min_doc_chars is {self.options.min_chars})"
             return
         parts = split_text(text, self.options.max_chars, self.options.min_chars)
         for number, part in enumerate(parts, start=1):
+            doc_id = part_doc_id(base_id, number)
             part_title = title if number == 1 else f"{title} (part {number})"
+            part_title = shorten(part_title, self.options.max_title_chars)
             yield {
-                "doc_id": part_doc_id(base_id, number),
-                "title": shorten(part_title, self.options.max_title_chars),
+                "doc_id": doc_id,
+                "title": part_title,
                 "text": part,
                 "source": SOURCE,
-                "updated_at": updated_at,
+                "updated_at": updated_at or self._kept_date(doc_id, part_title, part, mtime),
                 "path": rel,
             }
+
+    def _kept_date(self, doc_id: str, title: str, text: str, mtime: str) -> str:
+        """The previous date of a doc that says the same; a touched file is not a changed doc."""
+        previous = self.old_docs.get(doc_id)
+        if previous is not None and previous.body_hash == body_hash(title, text):
+            return previous.updated_at
+        return mtime
 
 
 def _jsonl(row: dict[str, Any]) -> bytes:

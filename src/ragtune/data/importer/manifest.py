@@ -57,6 +57,11 @@ def content_hashes(title: str, text: str, updated_at: str) -> tuple[str, str]:
     return document, hashlib.sha256(text.encode()).hexdigest()
 
 
+def body_hash(title: str, text: str) -> str:
+    """Hash of what a document says, whatever its date."""
+    return hashlib.sha256(json.dumps([title, text]).encode()).hexdigest()
+
+
 def file_sha256(path: Path) -> tuple[str, bytes]:
     """The file's bytes and their sha256."""
     data = path.read_bytes()
@@ -112,6 +117,9 @@ class StoredDoc:
     length: int
     doc_hash: str
     text_hash: str
+    body_hash: str
+    """Hash of title and text: unchanged means the doc keeps its ``updated_at`` on re-parse."""
+    updated_at: str
 
 
 def scan_docs(docs_file: Path) -> dict[str, StoredDoc]:
@@ -130,12 +138,12 @@ def scan_docs(docs_file: Path) -> dict[str, StoredDoc]:
                         f"{docs_file}:{line_number}: broken JSON ({exc.msg}); restore the file "
                         "(`dvc checkout`) or delete it to import from scratch"
                     ) from None
-                doc_hash, text_hash = content_hashes(
-                    str(row.get("title", "")),
-                    str(row.get("text", "")),
-                    str(row.get("updated_at", "")),
+                title, text = str(row.get("title", "")), str(row.get("text", ""))
+                updated_at = str(row.get("updated_at", ""))
+                doc_hash, text_hash = content_hashes(title, text, updated_at)
+                index[str(row.get("doc_id"))] = StoredDoc(
+                    offset, len(line), doc_hash, text_hash, body_hash(title, text), updated_at
                 )
-                index[str(row.get("doc_id"))] = StoredDoc(offset, len(line), doc_hash, text_hash)
             offset += len(line)
     return index
 

@@ -135,14 +135,19 @@ def _read_questions(
         raise DataFormatError(f"{qa_file}: {exc}") from None
     questions: list[_Question] = []
     first_line: dict[str, int] = {}
-    columns: dict[str, str | None] | None = None
     for line, record in records:
         where = f"{qa_file}:{line}"
         if isinstance(record, str):
             problems.append(f"{where}: {record}")
             continue
-        if columns is None:
-            columns = _columns(qa_file, record, options.column_map)
+        columns = _columns(record, options.column_map)
+        missing = [name for name in ("question", "answer", "doc_ids") if columns[name] is None]
+        if missing:
+            problems.append(
+                f"{where}: no column for {', '.join(missing)} (has: {', '.join(record)}); "
+                "name them question, answer, doc_ids or map them with --map doc_ids=COLUMN"
+            )
+            continue
         values = {name: record.get(column) if column else None for name, column in columns.items()}
         question = clean_text(str(values["question"] or ""))
         answer = clean_text(str(values["answer"] or ""))
@@ -169,19 +174,12 @@ def _read_questions(
     return questions
 
 
-def _columns(
-    qa_file: Path, record: dict[str, Any], mapping: dict[str, str]
-) -> dict[str, str | None]:
+def _columns(record: dict[str, Any], mapping: dict[str, str]) -> dict[str, str | None]:
+    """Per QA field, the mapped column if the row has it, else the first default name it has."""
     columns: dict[str, str | None] = {}
     for name, defaults in QA_COLUMNS.items():
         candidates = (mapping[name], *defaults) if name in mapping else defaults
         columns[name] = next((column for column in candidates if column in record), None)
-    missing = [name for name in ("question", "answer", "doc_ids") if columns[name] is None]
-    if missing:
-        raise DataFormatError(
-            f"{qa_file}: no column for {', '.join(missing)} (columns: {', '.join(record)}); "
-            "name them question, answer, doc_ids (or map with --map doc_ids=COLUMN)"
-        )
     return columns
 
 

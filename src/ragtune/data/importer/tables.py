@@ -60,15 +60,22 @@ def iter_table(
     path: Path, data: bytes, mapping: Mapping[str, str]
 ) -> Iterator[TableRow | SkippedRow]:
     """Yield each row of a JSONL or CSV file as a TableRow, or a SkippedRow saying why not."""
-    columns: dict[str, str | None] | None = None
+    rows_seen = 0
     for line, row in iter_records(path, data):
         if isinstance(row, str):
             yield SkippedRow(line, row)
             continue
-        if columns is None:
+        rows_seen += 1
+        # Columns are resolved per row: JSONL rows need not all carry the same keys.
+        try:
             columns = _resolve_columns(row.keys(), mapping)
+        except UnreadableFile as exc:
+            if rows_seen == 1:
+                raise  # the first row has no text column: the mapping is wrong for this file
+            yield SkippedRow(line, str(exc))
+            continue
         yield _table_row(line, row, columns)
-    if columns is None:
+    if not rows_seen:
         raise UnreadableFile("no rows")
 
 

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from datetime import UTC, date, datetime
 from pathlib import PurePosixPath
 
 from ragtune.errors import DataFormatError
 
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
-# Tab, newline, carriage return, form feed and vertical tab are ordinary in text files.
-_ALLOWED_CONTROLS = frozenset("\t\n\r\f\v")
+# Control characters (Unicode category Cc) other than tab, newline, CR, form and line feed.
+_CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+_DEBRIS = re.compile(r"[\ud800-\udfff\ufffd]")
+_TRAILING_SPACE = re.compile(r"[ \t]+\n")
+_BLANK_RUNS = re.compile(r"\n{3,}")
 _MAX_CONTROL_SHARE = 0.01
 _NEWLINES = str.maketrans({"\r": "\n", "\f": "\n", "\v": "\n"})
 
@@ -53,9 +55,7 @@ def decode_text(data: bytes) -> str:
 
 def _checked(text: str) -> str:
     """Refuse text that is mostly control characters (a binary file that happened to decode)."""
-    controls = sum(
-        1 for char in text if unicodedata.category(char) == "Cc" and char not in _ALLOWED_CONTROLS
-    )
+    controls = len(_CONTROLS.findall(text))
     if controls and controls > _MAX_CONTROL_SHARE * len(text):
         raise UnreadableFile(f"binary content ({controls} control characters), not a text file")
     return text
@@ -66,13 +66,9 @@ def clean_text(text: str) -> str:
     text = text.replace("\r\n", "\n").translate(_NEWLINES)
     # U+FFFD and lone surrogates are what lossy decoders (and PDF glyph maps) leave behind;
     # validation refuses them, and they carry no meaning a reader or an embedding could use.
-    text = "".join(
-        char
-        for char in text
-        if char in "\t\n" or unicodedata.category(char) not in ("Cc", "Cs") and char != "\ufffd"
-    )
-    lines = [line.rstrip() for line in text.split("\n")]
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+    text = _DEBRIS.sub("", _CONTROLS.sub("", text))
+    text = _TRAILING_SPACE.sub("\n", text)
+    return _BLANK_RUNS.sub("\n\n", text).strip()
 
 
 def clean_line(text: str) -> str:
