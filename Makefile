@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.ragtune-installed
+LINT_PATHS := src tests $(wildcard flows benchmarks)
 
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
@@ -32,19 +33,19 @@ demo: install
 	$(BIN)/ragtune demo
 
 test: install
-	$(BIN)/ruff check src flows tests benchmarks
+	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/pytest -q
 
 test-fast: install
 	$(BIN)/pytest -q -m "not slow"
 
 lint: install
-	$(BIN)/ruff check src flows tests benchmarks
-	$(BIN)/ruff format --check src flows tests benchmarks
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
 
 format: install
-	$(BIN)/ruff format src flows tests benchmarks
-	$(BIN)/ruff check --fix src flows tests benchmarks
+	$(BIN)/ruff format $(LINT_PATHS)
+	$(BIN)/ruff check --fix $(LINT_PATHS)
 
 clean-state:
 	rm -rf mlflow.db mlartifacts .prefect data/prepared data/qdrant reports data/quarantine
