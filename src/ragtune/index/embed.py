@@ -81,6 +81,7 @@ def embed_texts(
     dimension = model.get_embedding_dimension() or 0
     if not texts:
         return np.zeros((0, dimension), dtype=np.float32)
+    logger.info("embedding %d texts on %s", len(texts), model.device)
     started = time.perf_counter()
     vectors = model.encode(
         list(texts),

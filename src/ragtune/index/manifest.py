@@ -135,6 +135,8 @@ def doc_hashes(db: sqlite3.Connection, name: str) -> dict[str, str]:
 def forget_collections(db: sqlite3.Connection, names: Iterable[str]) -> None:
     """Drop the records of deleted collections and vectors no remaining collection uses."""
     names = list(names)
+    if not names:
+        return
     db.executemany("DELETE FROM chunks WHERE collection = ?", ((n,) for n in names))
     db.executemany("DELETE FROM collections WHERE name = ?", ((n,) for n in names))
     db.execute("DELETE FROM pointers WHERE collection NOT IN (SELECT name FROM collections)")

@@ -43,5 +43,8 @@ def chunks_from_collection(
         if chunk.content_hash and isinstance(point.vector, list):
             vectors[chunk.content_hash] = np.asarray(point.vector, dtype=np.float32)
     manifest.store_vectors(db, model_key, vectors)
+    # Recorded (with unknown params) so the cached vectors count as in use until GC drops it.
+    manifest.record_collection(db, name, "recovered", {}, chunks)
+    manifest.mark_complete(db, name)
     logger.info("recovered %d chunks of %s from Qdrant (not in the manifest)", len(chunks), name)
     return chunks

@@ -1,0 +1,56 @@
+"""Shared steps of the index integration tests: params, raw edits, reading Qdrant directly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from qdrant_client import QdrantClient
+
+from ragtune.config import Settings, load_settings
+from ragtune.data.load import load_dataset, write_jsonl
+from ragtune.data.prepare import prepare
+from ragtune.data.schema import DOCS
+
+
+def set_index_params(project_dir: Path, **values: Any) -> Settings:
+    """Override `index:` keys in the project's params.yaml and reload it."""
+    path = project_dir / "params.yaml"
+    params = yaml.safe_load(path.read_text(encoding="utf-8"))
+    params["index"].update(values)
+    path.write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
+    return load_settings(project_dir)
+
+
+def raw_docs(settings: Settings) -> list[dict[str, Any]]:
+    return load_dataset(DOCS, settings.path(settings.data.raw_dir))
+
+
+def write_docs_and_prepare(settings: Settings, docs: list[dict[str, Any]]) -> None:
+    write_jsonl(settings.path(settings.data.raw_dir) / DOCS.filename, docs)
+    prepare(
+        settings.path(settings.data.raw_dir),
+        settings.path(settings.prepare.prepared_dir),
+        settings.prepare,
+    )
+
+
+def points_behind(settings: Settings, alias: str) -> tuple[str, list[Any]]:
+    """The collection an alias names and all its points, read straight from Qdrant."""
+    client = QdrantClient(path=str(settings.path(settings.index.qdrant_path)))
+    try:
+        aliases = {a.alias_name: a.collection_name for a in client.get_aliases().aliases}
+        collection = aliases[alias]
+        points, _ = client.scroll(collection, limit=100_000, with_payload=True)
+        return collection, points
+    finally:
+        client.close()
+
+
+def collections(settings: Settings) -> list[str]:
+    client = QdrantClient(path=str(settings.path(settings.index.qdrant_path)))
+    try:
+        return sorted(c.name for c in client.get_collections().collections)
+    finally:
+        client.close()

@@ -1,0 +1,79 @@
+"""SIGKILL a real `ragtune index refresh` mid-embedding: staging keeps answering, rerun succeeds."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+from index_support import points_behind, raw_docs, set_index_params
+
+from ragtune.index.chunk import chunk_documents
+from ragtune.index.embed import load_tokenizer
+from ragtune.index.query import query_index
+from ragtune.index.refresh import refresh_index
+
+pytestmark = pytest.mark.slow
+
+
+def _start_refresh(project_dir) -> tuple[subprocess.Popen, list[str]]:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ragtune",
+            "-C",
+            str(project_dir),
+            "index",
+            "refresh",
+            "--no-evaluate",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=os.environ.copy(),
+    )
+    lines: list[str] = []
+
+    def collect() -> None:
+        for line in process.stderr:
+            lines.append(line)
+
+    threading.Thread(target=collect, daemon=True).start()
+    return process, lines
+
+
+def test_sigkill_mid_embedding_leaves_staging_answering(demo_project) -> None:
+    settings = set_index_params(demo_project, chunk_size=128, chunk_overlap=16)
+    first = refresh_index(settings, show_progress=False)
+
+    # New chunking params: every chunk text is new, so the next refresh embeds for seconds.
+    settings = set_index_params(demo_project, chunk_size=96, chunk_overlap=8)
+    process, lines = _start_refresh(demo_project)
+    deadline = time.monotonic() + 120
+    while not any("embedding" in line for line in lines):
+        assert process.poll() is None, "refresh ended before embedding started:\n" + "".join(lines)
+        assert time.monotonic() < deadline, "refresh never reached embedding"
+        time.sleep(0.05)
+    time.sleep(0.5)
+    process.send_signal(signal.SIGKILL)
+    assert process.wait(timeout=30) == -signal.SIGKILL
+    assert not any("built " in line for line in lines)
+
+    collection, points = points_behind(settings, settings.index.staging_alias)
+    assert collection == first.collection and len(points) == first.counts["chunks_total"]
+    hits = query_index(settings, raw_docs(settings)[0]["title"], k=3)
+    assert len(hits) == 3
+
+    again = refresh_index(settings, show_progress=False)
+    assert again.built and again.previous == first.collection
+    expected = chunk_documents(raw_docs(settings), load_tokenizer(settings.index), 96, 8)
+    old_hashes = {p.payload["content_hash"] for p in points}
+    assert again.counts["chunks_embedded"] == len({c.content_hash for c in expected} - old_hashes)
+    collection, points = points_behind(settings, settings.index.staging_alias)
+    assert collection == again.collection
+    assert sorted(p.id for p in points) == sorted(c.chunk_id for c in expected)
