@@ -1,0 +1,1 @@
+"""Prefect flows: they only orchestrate; every task calls a function in src/ragtune."""
