@@ -18,6 +18,7 @@ from ragtune.data.importer.commands import import_command, import_qa_command
 from ragtune.errors import RagtuneError
 from ragtune.index.commands import index_app
 from ragtune.runtime import configure_environment
+from ragtune.train.commands import finetune_app
 
 app = typer.Typer(
     help="ragtune: a retrieval index and a LoRA fine-tune, validated and released together.",
@@ -31,6 +32,7 @@ app.add_typer(data_app, name="data")
 data_app.command("import")(import_command)
 data_app.command("import-qa")(import_qa_command)
 app.add_typer(index_app, name="index")
+app.add_typer(finetune_app, name="finetune")
 
 
 class State:

@@ -1,0 +1,1 @@
+"""Occasional LoRA fine-tuning of the generator: RAFT data, training, registry, trigger policy."""

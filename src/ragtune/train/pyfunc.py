@@ -1,0 +1,78 @@
+"""The registered generator as an MLflow pyfunc: the LoRA adapter plus a pointer to its base.
+
+Like MLflow's own transformers flavor for PEFT models, only the adapter is stored with the
+model; the base model is referenced (package name or path, and its fingerprint) and resolved
+through :mod:`ragtune.train.model` on load, so a version costs megabytes, not the base weights.
+Input: a DataFrame with a ``question`` column and an optional ``context`` column (passages as
+rendered by :func:`ragtune.train.prompt.format_context`). Output: one answer per row.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import mlflow.pyfunc
+
+from ragtune.errors import FinetuneError
+from ragtune.train.prompt import build_messages
+
+
+def generate_answer(
+    model: Any, tokenizer: Any, question: str, context: str = "", max_new_tokens: int = 96
+) -> str:
+    """Greedy answer in house style for one question (and optional rendered context)."""
+    import torch
+
+    messages = build_messages(question, context)
+    encoded = tokenizer.apply_chat_template(
+        messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
+    )
+    device = next(model.parameters()).device
+    encoded = {key: value.to(device) for key, value in encoded.items()}
+    with torch.inference_mode():
+        output = model.generate(
+            **encoded,
+            max_new_tokens=max_new_tokens,
+            do_sample=False,
+            pad_token_id=tokenizer.pad_token_id,
+        )
+    new_tokens = output[0][encoded["input_ids"].shape[1] :]
+    return tokenizer.decode(new_tokens, skip_special_tokens=True).strip()
+
+
+class GeneratorModel(mlflow.pyfunc.PythonModel):
+    """Base model + LoRA adapter, answering questions in house style with citations."""
+
+    def load_context(self, context: Any) -> None:
+        """Resolve the base model, check it is the one trained on, attach the adapter."""
+        from peft import PeftModel
+
+        from ragtune.train.model import load_base_model, materialize_base, resolve_base_model
+
+        config = context.model_config
+        source = resolve_base_model(config["base_model"], Path(config["project_dir"]))
+        if source.fingerprint != config["base_fingerprint"]:
+            raise FinetuneError(
+                f"base model {config['base_model']!r} has fingerprint {source.fingerprint}, but "
+                f"this adapter was trained on {config['base_fingerprint']}; install that model"
+            )
+        base_dir = materialize_base(source, Path(config["base_cache_dir"]))
+        model, self.tokenizer = load_base_model(base_dir)
+        self.model = PeftModel.from_pretrained(model, context.artifacts["adapter"]).eval()
+        self.max_new_tokens = int(config.get("max_new_tokens", 96))
+
+    def predict(self, context: Any, model_input: Any, params: dict | None = None) -> list[str]:
+        """One answer per input row (``question``, optional ``context``)."""
+        rows = model_input.to_dict(orient="records")
+        limit = int((params or {}).get("max_new_tokens", self.max_new_tokens))
+        return [
+            generate_answer(
+                self.model,
+                self.tokenizer,
+                str(row["question"]),
+                str(row.get("context") or ""),
+                limit,
+            )
+            for row in rows
+        ]

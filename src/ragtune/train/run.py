@@ -1,0 +1,227 @@
+"""The finetune stage as steps: decide → build data → train (MLflow run) → log and register.
+
+The CLI, the DVC stage and the Prefect flow all call these functions; nothing is done twice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ragtune import tracking
+from ragtune.config import Settings
+from ragtune.data.load import load_all
+from ragtune.data.versioning import data_revision
+from ragtune.train.dataset import FinetuneData, build_finetune_data, write_finetune_data
+from ragtune.train.model import BaseModelSource, materialize_base, resolve_base_model
+from ragtune.train.policy import Decision, decide, training_data_hashes, version_tags
+
+logger = logging.getLogger(__name__)
+
+SUMMARY_FILE = "summary.json"
+TRACKED_RAW_FILES = ("behaviour.jsonl", "qa.jsonl")
+
+
+@dataclass
+class BuiltData:
+    """Training data written for one run, with what identifies it."""
+
+    data: FinetuneData
+    paths: dict[str, Path]
+    hashes: dict[str, str]
+    data_revision: str
+    raw_md5s: dict[str, str]
+
+
+@dataclass
+class TrainedRun:
+    """A finished MLflow training run whose adapter is ready to log and register."""
+
+    run_id: str
+    adapter_dir: Path
+    metrics: dict[str, float]
+
+
+@dataclass
+class FinetuneOutcome:
+    """What `ragtune finetune` did: the decision, and the run/version when it trained."""
+
+    decision: Decision
+    run_id: str | None = None
+    version: str | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready summary (the DVC metrics file)."""
+        return {
+            "trained": self.decision.train,
+            "reason": self.decision.reason,
+            "run_id": self.run_id,
+            "version": self.version,
+            **self.metrics,
+        }
+
+
+def load_tables(settings: Settings) -> dict[str, list[dict[str, Any]]]:
+    """The prepared docs, QA and behaviour rows."""
+    return load_all(settings.path(settings.prepare.prepared_dir))
+
+
+def _client() -> Any:
+    from mlflow import MlflowClient
+
+    return MlflowClient()
+
+
+def decide_training(settings: Settings, tables: dict[str, list[dict[str, Any]]]) -> Decision:
+    """The trigger policy against the latest registered version."""
+    return decide(tables, settings.finetune, settings.release.registered_model, _client())
+
+
+def preflight(settings: Settings) -> tuple[BaseModelSource, Path]:
+    """Resolve the base model and check the LoRA settings against it, before any training."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    from ragtune.train.lora import lora_config
+
+    source = resolve_base_model(settings.finetune.base_model, settings.project_dir)
+    base_dir = materialize_base(source, settings.path(settings.finetune.base_cache_dir))
+    with torch.device("meta"):
+        skeleton = AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(str(base_dir)))
+    lora_config(settings.finetune.lora, skeleton)
+    return source, base_dir
+
+
+def build_data(
+    settings: Settings, base_dir: Path, tables: dict[str, list[dict[str, Any]]]
+) -> BuiltData:
+    """RAFT examples from the prepared tables, written to finetune.data_dir."""
+    from transformers import AutoTokenizer
+
+    from ragtune.index.embed import load_tokenizer
+
+    started = time.perf_counter()
+    data = build_finetune_data(
+        tables,
+        settings.finetune,
+        load_tokenizer(settings.index),
+        AutoTokenizer.from_pretrained(str(base_dir)),
+    )
+    paths = write_finetune_data(data, settings.path(settings.finetune.data_dir))
+    revision = data_revision(settings.project_dir, settings.path(settings.data.raw_dir))
+    logger.info("wrote %s in %.1fs", data.counts, time.perf_counter() - started)
+    return BuiltData(
+        data=data,
+        paths=paths,
+        hashes=training_data_hashes(tables),
+        data_revision=revision.id,
+        raw_md5s={name: revision.files.get(name, "") for name in TRACKED_RAW_FILES},
+    )
+
+
+def train(
+    settings: Settings, source: BaseModelSource, base_dir: Path, built: BuiltData
+) -> TrainedRun:
+    """Train the adapter inside an MLflow run, logging params, step metrics and artifacts."""
+    import mlflow
+
+    from ragtune.train.lora import train_lora
+    from ragtune.train.model import load_base_model
+    from ragtune.train.registry import log_data_sample, log_step_metrics, log_training_params
+
+    config = settings.finetune
+    with tracking.stage_run(
+        tracking.EXPERIMENT_FINETUNE,
+        stage="finetune",
+        data_revision=built.data_revision,
+        project_dir=settings.project_dir,
+        run_name=f"finetune-{built.data_revision}",
+        tags={tracking.TAG_BASE_MODEL: source.name},
+    ) as run:
+        log_training_params(settings, source, built.data_revision, built.data.counts)
+        log_data_sample(built.data.train, config.sample_rows)
+        model, tokenizer = load_base_model(base_dir)
+        output_dir = settings.path(config.output_dir) / run.info.run_id
+        _, result = train_lora(
+            model,
+            tokenizer,
+            built.data.train,
+            built.data.eval,
+            config,
+            output_dir,
+            log_step_metrics,
+        )
+        metrics = {
+            "eval_loss_before": result.eval_loss_before,
+            "eval_loss_after": result.eval_loss_after,
+            "eval_loss_reduction": result.eval_loss_before - result.eval_loss_after,
+            "train_tokens": float(result.train_tokens),
+            "train_seconds": result.train_seconds,
+            "tokens_per_second": result.tokens_per_second,
+            "peak_memory_mb": result.peak_memory_mb,
+        }
+        mlflow.log_metrics(metrics)
+        mlflow.log_artifacts(str(result.adapter_dir), artifact_path="adapter")
+        shutil.rmtree(output_dir / "trainer", ignore_errors=True)
+    return TrainedRun(run_id=run.info.run_id, adapter_dir=result.adapter_dir, metrics=metrics)
+
+
+def register(
+    settings: Settings, source: BaseModelSource, built: BuiltData, trained: TrainedRun
+) -> str:
+    """Log the pyfunc into the training run, then register it: the last step, so it is atomic."""
+    import mlflow
+
+    from ragtune.train.registry import log_generator, register_generator
+
+    tags = {
+        tracking.TAG_DATA_REVISION: built.data_revision,
+        tracking.TAG_BASE_MODEL: source.name,
+        tracking.TAG_RUN_ID: trained.run_id,
+        **version_tags(built.hashes, settings.finetune),
+        **{tracking.TAG_RAW_FILE_MD5.format(name=k): v for k, v in built.raw_md5s.items()},
+    }
+    with mlflow.start_run(run_id=trained.run_id):
+        model_uri = log_generator(settings, source, trained.adapter_dir)
+        version = register_generator(model_uri, settings.release.registered_model, tags)
+        mlflow.set_tag("registered_version", version)
+    return version
+
+
+def write_summary(settings: Settings, outcome: FinetuneOutcome) -> Path:
+    """reports/finetune/summary.json: the decision and, when trained, run, version, metrics."""
+    path = settings.path(settings.finetune.reports_dir) / SUMMARY_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(outcome.as_dict(), indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def finetune(settings: Settings, if_needed: bool = False) -> FinetuneOutcome:
+    """The whole stage: with ``if_needed`` the trigger policy may skip training (with a reason)."""
+    tables = load_tables(settings)
+    decision = Decision(True, "requested (no --if-needed)")
+    if if_needed:
+        decision = decide_training(settings, tables)
+        logger.info(decision.render())
+    if not decision.train:
+        data_dir = settings.path(settings.finetune.data_dir)
+        # The DVC stage declares the data as an output; keep it present when nothing trains.
+        if not (data_dir / "train.jsonl").exists():
+            _, base_dir = preflight(settings)
+            build_data(settings, base_dir, tables)
+        outcome = FinetuneOutcome(decision)
+        write_summary(settings, outcome)
+        return outcome
+    source, base_dir = preflight(settings)
+    built = build_data(settings, base_dir, tables)
+    trained = train(settings, source, base_dir, built)
+    version = register(settings, source, built, trained)
+    outcome = FinetuneOutcome(decision, trained.run_id, version, trained.metrics)
+    write_summary(settings, outcome)
+    return outcome
