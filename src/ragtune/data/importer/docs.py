@@ -155,7 +155,7 @@ class _ImportRun:
         self.fingerprint = options.fingerprint()
         self.old_manifest = old_manifest
         self.old_docs = old_docs
-        self.new_docs: list[tuple[str, str, str]] = []
+        self.new_docs: list[tuple[str, bytes, bytes]] = []
         self.owner: dict[str, str] = {}
         self.skipped: list[tuple[str, str]] = []
 
@@ -225,7 +225,7 @@ class _ImportRun:
             self.skipped.append((rel, str(exc)))
         return doc_ids
 
-    def _record(self, doc_id: str, doc_hash: str, text_hash: str, rel: str) -> None:
+    def _record(self, doc_id: str, doc_hash: bytes, text_hash: bytes, rel: str) -> None:
         self.new_docs.append((doc_id, doc_hash, text_hash))
         self.owner[doc_id] = rel
 

@@ -51,15 +51,18 @@ def row_doc_id(file_id: str, row_id: str | None, row_number: int) -> str:
     return f"{file_id}:r{row_number}"
 
 
-def content_hashes(title: str, text: str, updated_at: str) -> tuple[str, str]:
-    """(hash of the whole document, hash of its text alone — what a rename keeps)."""
-    document = hashlib.sha256(json.dumps([title, text, updated_at]).encode()).hexdigest()
-    return document, hashlib.sha256(text.encode()).hexdigest()
+def content_hashes(title: str, text: str, updated_at: str) -> tuple[bytes, bytes]:
+    """(digest of the whole document, digest of its text alone — what a rename keeps).
+
+    Raw 16-byte digests, not hex: one import holds three per document in memory.
+    """
+    document = hashlib.blake2b(json.dumps([title, text, updated_at]).encode(), digest_size=16)
+    return document.digest(), hashlib.blake2b(text.encode(), digest_size=16).digest()
 
 
-def body_hash(title: str, text: str) -> str:
-    """Hash of what a document says, whatever its date."""
-    return hashlib.sha256(json.dumps([title, text]).encode()).hexdigest()
+def body_hash(title: str, text: str) -> bytes:
+    """Digest of what a document says, whatever its date."""
+    return hashlib.blake2b(json.dumps([title, text]).encode(), digest_size=16).digest()
 
 
 def file_sha256(path: Path) -> tuple[str, bytes]:
@@ -115,9 +118,9 @@ class StoredDoc:
 
     offset: int
     length: int
-    doc_hash: str
-    text_hash: str
-    body_hash: str
+    doc_hash: bytes
+    text_hash: bytes
+    body_hash: bytes
     """Hash of title and text: unchanged means the doc keeps its ``updated_at`` on re-parse."""
     updated_at: str
 
@@ -169,11 +172,11 @@ class ChangeSummary:
         }
 
 
-def diff_docs(old: dict[str, StoredDoc], new: Iterable[tuple[str, str, str]]) -> ChangeSummary:
+def diff_docs(old: dict[str, StoredDoc], new: Iterable[tuple[str, bytes, bytes]]) -> ChangeSummary:
     """Compare old docs with new ``(doc_id, doc_hash, text_hash)``; same text under a new id is a rename."""
     summary = ChangeSummary()
     seen: set[str] = set()
-    added: list[tuple[str, str]] = []
+    added: list[tuple[str, bytes]] = []
     for doc_id, doc_hash, text_hash in new:
         seen.add(doc_id)
         previous = old.get(doc_id)
@@ -183,7 +186,7 @@ def diff_docs(old: dict[str, StoredDoc], new: Iterable[tuple[str, str, str]]) ->
             summary.changed.append(doc_id)
         else:
             summary.unchanged += 1
-    gone_by_text: dict[str, list[str]] = {}
+    gone_by_text: dict[bytes, list[str]] = {}
     for doc_id in sorted(set(old) - seen):
         gone_by_text.setdefault(old[doc_id].text_hash, []).append(doc_id)
     for doc_id, text_hash in added:
