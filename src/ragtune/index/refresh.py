@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -23,7 +24,7 @@ from ragtune.data.schema import DOCS
 from ragtune.data.versioning import data_revision
 from ragtune.errors import RetrievalIndexError
 from ragtune.index import manifest, store
-from ragtune.index.chunk import chunk_documents
+from ragtune.index.chunk import Chunk, chunk_documents
 from ragtune.index.diff import doc_hash, plan_refresh
 from ragtune.index.embed import embed_texts, load_embedder, load_tokenizer
 from ragtune.index.gc import collect_garbage, drop_orphans
@@ -115,17 +116,11 @@ def refresh_index(
                         batch, tokenizer, settings.index.chunk_size, settings.index.chunk_overlap
                     ),
                 )
-            with timer.phase("embed"):
-                vectors, embedded, reused = _vectors_for(
-                    db, plan.chunks, settings, embedder, show_progress
-                )
+                _refuse_empty(plan.chunks, settings)
             name = _next_name(client, db, settings.index.collection_prefix, revision)
-            with timer.phase("write"):
-                manifest.record_collection(db, name, revision, params, plan.chunks)
-                store.create_collection(client, name, vectors.shape[1])
-                chunks = [item.chunk for item in plan.chunks]
-                store.upsert_chunks(client, name, chunks, vectors, revision, show_progress)
-                manifest.mark_complete(db, name)
+            embedded, reused = _build_collection(
+                client, db, name, plan.chunks, revision, settings, embedder, show_progress, timer
+            )
             with timer.phase("publish"):
                 store.move_alias(client, staging, name)
                 manifest.set_pointer(db, staging, name)
@@ -134,6 +129,58 @@ def refresh_index(
     counts = {**plan.counts, "chunks_embedded": embedded, "chunks_reused": reused}
     logger.info("refresh %s → %s: %s", previous, name, counts)
     return RefreshResult(name, previous, revision, True, counts, timer.seconds, deleted)
+
+
+def _build_collection(
+    client: QdrantClient,
+    db: sqlite3.Connection,
+    name: str,
+    chunks: list[IndexedChunk],
+    revision: str,
+    settings: Settings,
+    embedder: SentenceTransformer | None,
+    show_progress: bool,
+    timer: PhaseTimer,
+) -> tuple[int, int]:
+    """Write every chunk into the new collection; return (texts embedded, chunks reused).
+
+    Vectors come from the cache by content hash; the points that have one are copied in a
+    worker thread while the main thread embeds the texts never seen before.
+    """
+    model_key = settings.index.embedding_model
+    cache = manifest.cached_vectors(db, model_key, (i.chunk.content_hash for i in chunks))
+    missing = {
+        i.chunk.content_hash: i.chunk.text for i in chunks if i.chunk.content_hash not in cache
+    }
+    model = (embedder or load_embedder(settings.index)) if missing else None
+    dimension = model.get_embedding_dimension() if model else len(next(iter(cache.values())))
+    manifest.record_collection(db, name, revision, index_params(settings), chunks)
+    store.create_collection(client, name, dimension)
+    carried = [i.chunk for i in chunks if i.chunk.content_hash in cache]
+    fresh = [i.chunk for i in chunks if i.chunk.content_hash not in cache]
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        copying = pool.submit(
+            store.upsert_chunks,
+            client,
+            name,
+            carried,
+            _stack(cache, carried),
+            revision,
+            show_progress and model is None,
+        )
+        with timer.phase("embed"):
+            if model is not None:
+                texts = list(missing.values())
+                vectors = embed_texts(model, texts, settings.index.batch_size, show_progress)
+                new = dict(zip(missing, vectors, strict=True))
+                manifest.store_vectors(db, model_key, new)
+                cache.update(new)
+        with timer.phase("write"):
+            copying.result()
+    with timer.phase("write"):
+        store.upsert_chunks(client, name, fresh, _stack(cache, fresh), revision, show_progress)
+        manifest.mark_complete(db, name)
+    return len(missing), len(carried)
 
 
 def _holds(
@@ -176,32 +223,20 @@ def _forget_doc_hashes(chunks: list[IndexedChunk]) -> list[IndexedChunk]:
     return [manifest.IndexedChunk(item.chunk, "") for item in chunks]
 
 
-def _vectors_for(
-    db: sqlite3.Connection,
-    chunks: list[IndexedChunk],
-    settings: Settings,
-    embedder: SentenceTransformer | None,
-    show_progress: bool,
-) -> tuple[np.ndarray, int, int]:
-    """Vectors in chunk order: cached by content hash, embedding only texts never seen."""
+def _refuse_empty(chunks: list[IndexedChunk], settings: Settings) -> None:
+    """Never publish an empty index."""
     if not chunks:
         prepared = settings.path(settings.prepare.prepared_dir) / DOCS.filename
         raise RetrievalIndexError(
             f"{prepared}: no document has text to index; run `ragtune data prepare`"
         )
-    model_key = settings.index.embedding_model
-    hashes = [item.chunk.content_hash for item in chunks]
-    cache = manifest.cached_vectors(db, model_key, hashes)
-    reused = sum(1 for h in hashes if h in cache)
-    missing = {item.chunk.content_hash: item.chunk.text for item in chunks}
-    missing = {h: text for h, text in missing.items() if h not in cache}
-    if missing:
-        model = embedder or load_embedder(settings.index)
-        new = embed_texts(model, list(missing.values()), settings.index.batch_size, show_progress)
-        fresh = dict(zip(missing, new, strict=True))
-        manifest.store_vectors(db, model_key, fresh)
-        cache.update(fresh)
-    return np.stack([cache[h] for h in hashes]), len(missing), reused
+
+
+def _stack(cache: dict[str, np.ndarray], chunks: list[Chunk]) -> np.ndarray:
+    """Vectors of ``chunks`` in order, from the content-hash cache."""
+    if not chunks:
+        return np.zeros((0, 0), dtype=np.float32)
+    return np.stack([cache[chunk.content_hash] for chunk in chunks])
 
 
 def _next_name(client: QdrantClient, db: sqlite3.Connection, prefix: str, revision: str) -> str:

@@ -94,17 +94,19 @@ def create_collection(client: QdrantClient, name: str, dimension: int) -> None:
 
 
 def _skip_local_fsync(client: QdrantClient, name: str) -> None:
-    """Local mode commits every point with an fsync; skip the fsync for this new collection.
+    """Local mode commits every point on its own; make those commits cheap for this collection.
 
-    Writes still reach the OS before each commit returns, so a killed process loses nothing;
-    only a power cut could, and the alias is not moved to a collection until it is complete.
-    Without this, copying 10,000 points costs ~10 s instead of ~2 s.
+    WAL with synchronous=NORMAL keeps the file consistent when the process is killed at any
+    point (and through a power cut, losing at most the last commits), and the alias is not
+    moved to a collection before it is complete. Copying 10,000 points takes ~2.5 s instead
+    of ~10 s with the default rollback journal and an fsync per point.
     """
     try:
         connection = client._client.collections[name].storage.storage
     except (AttributeError, KeyError):  # a different qdrant-client layout: keep its default
         return
-    connection.execute("PRAGMA synchronous=OFF")
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=NORMAL")
 
 
 def point_payload(chunk: Chunk, data_revision: str) -> dict[str, Any]:
@@ -131,6 +133,8 @@ def upsert_chunks(
     """Write chunks and their vectors as points, in batches, with a progress bar."""
     from qdrant_client import models
 
+    if not chunks:
+        return
     with tqdm(total=len(chunks), desc=f"upsert {name}", disable=not show_progress) as bar:
         for start in range(0, len(chunks), UPSERT_BATCH):
             batch = chunks[start : start + UPSERT_BATCH]
