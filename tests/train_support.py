@@ -74,3 +74,25 @@ FAST_PARAMS: dict[str, Any] = {
     "max_seq_length": 256,
     "max_new_tokens": 8,
 }
+
+
+def edit_raw_and_prepare(settings: Any, dataset: str, edit: Any) -> None:
+    """Apply ``edit(rows)`` to one raw dataset (docs, qa, behaviour), then re-run prepare."""
+    from ragtune.data.load import load_all, write_jsonl
+    from ragtune.data.prepare import prepare
+
+    raw_dir = settings.path(settings.data.raw_dir)
+    rows = load_all(raw_dir)[dataset]
+    edit(rows)
+    write_jsonl(raw_dir / f"{dataset}.jsonl", rows)
+    prepare(raw_dir, settings.path(settings.prepare.prepared_dir), settings.prepare)
+
+
+def append_to_first(field: str, suffix: str, where: Any = lambda row: True) -> Any:
+    """An edit for :func:`edit_raw_and_prepare`: append text to a field of the first match."""
+
+    def edit(rows: list[dict]) -> None:
+        row = next(row for row in rows if where(row))
+        row[field] = row[field] + suffix
+
+    return edit

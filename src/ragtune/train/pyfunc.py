@@ -29,7 +29,8 @@ def generate_answer(
         messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
     )
     device = next(model.parameters()).device
-    encoded = {key: value.to(device) for key, value in encoded.items()}
+    # Only what a causal LM takes: some tokenizers add token_type_ids that generate() rejects.
+    encoded = {key: encoded[key].to(device) for key in ("input_ids", "attention_mask")}
     with torch.inference_mode():
         output = model.generate(
             **encoded,
@@ -51,18 +52,20 @@ class GeneratorModel(mlflow.pyfunc.PythonModel):
         from ragtune.train.model import load_base_model, materialize_base, resolve_base_model
 
         config = context.model_config
-        source = resolve_base_model(config["base_model"], Path(config["project_dir"]))
-        if source.fingerprint != config["base_fingerprint"]:
+        source = resolve_base_model(config["base_model_ref"], Path(config["project_dir"]))
+        if source.fingerprint != config["base_model_fingerprint"]:
             raise FinetuneError(
-                f"base model {config['base_model']!r} has fingerprint {source.fingerprint}, but "
-                f"this adapter was trained on {config['base_fingerprint']}; install that model"
+                f"base model {config['base_model_ref']!r} has fingerprint {source.fingerprint}, "
+                f"but this adapter was trained on {config['base_model_fingerprint']}; "
+                "install that model"
             )
         base_dir = materialize_base(source, Path(config["base_cache_dir"]))
         model, self.tokenizer = load_base_model(base_dir)
         self.model = PeftModel.from_pretrained(model, context.artifacts["adapter"]).eval()
         self.max_new_tokens = int(config.get("max_new_tokens", 96))
 
-    def predict(self, context: Any, model_input: Any, params: dict | None = None) -> list[str]:
+    # model_input stays unannotated: MLflow reads predict's type hints as a schema of its own.
+    def predict(self, context, model_input, params: dict | None = None) -> list[str]:  # noqa: ANN001
         """One answer per input row (``question``, optional ``context``)."""
         rows = model_input.to_dict(orient="records")
         limit = int((params or {}).get("max_new_tokens", self.max_new_tokens))

@@ -19,7 +19,7 @@ from mlflow.types.schema import ColSpec, Schema
 
 from ragtune import tracking
 from ragtune.config import Settings
-from ragtune.train.model import BaseModelSource
+from ragtune.train.model import PACKAGED_MODELS, BaseModelSource
 from ragtune.train.pyfunc import GeneratorModel
 
 logger = logging.getLogger(__name__)
@@ -87,16 +87,15 @@ def _requirements() -> list[str]:
 
 def log_generator(settings: Settings, source: BaseModelSource, adapter_dir: Path) -> str:
     """Log adapter + base reference as a pyfunc in the active run; return its model URI."""
-    packaged = (
-        source.kind == "gguf" and source.name == source.name.strip() and "/" not in source.name
-    )
+    # A packaged model is found again by name on any machine; anything else by absolute path.
+    packaged = source.name.replace("_", "-") in PACKAGED_MODELS
     info = mlflow.pyfunc.log_model(
         name=tracking.MODEL_ARTIFACT_PATH,
         python_model=GeneratorModel(),
         artifacts={"adapter": str(adapter_dir)},
         model_config={
-            "base_model": source.name if packaged else str(source.path),
-            "base_fingerprint": source.fingerprint,
+            "base_model_ref": source.name if packaged else str(source.path),
+            "base_model_fingerprint": source.fingerprint,
             "base_cache_dir": str(settings.path(settings.finetune.base_cache_dir).resolve()),
             "project_dir": str(settings.project_dir),
             "max_new_tokens": settings.finetune.max_new_tokens,
