@@ -243,3 +243,16 @@ def test_import_streams_instead_of_holding_every_text(tmp_path):
     assert report.files == 240 and not report.skipped
     assert total > 10_000_000
     assert peak < total / 8, f"peak {peak} bytes for {total} bytes of text"
+
+
+def test_a_glob_imports_files_without_a_known_extension_as_text(tmp_path):
+    source = tmp_path / "docs"
+    source.mkdir()
+    (source / "README").write_text("Read me first: the pump ships with two spare gaskets.\n")
+    (source / "notes.md").write_text("# Notes\n\nNot selected by the glob at all, so left out.\n")
+    raw_dir = tmp_path / "raw"
+    import_folder(source, raw_dir, ImportOptions(globs=("README",), progress=False))
+    assert [row["path"] for row in rows(raw_dir).values()] == ["README"]
+    report = import_folder(tmp_path / "docs", tmp_path / "raw2", ImportOptions(progress=False))
+    assert report.ignored == {"": 1}
+    assert "ignored 1 files of other types ((none): 1)" in report.render()

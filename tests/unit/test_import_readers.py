@@ -123,3 +123,10 @@ def test_split_text_keeps_every_word_in_parts_under_the_limit():
     assert " ".join(" ".join(parts).split()) == " ".join(text.split())
     assert split_text("short", 1500) == ["short"]
     assert [len(p) for p in split_text("x" * 3200, 1500)] == [1500, 1500, 200]
+
+
+def test_split_text_never_leaves_a_lone_heading_as_a_part():
+    text = "### Commits\n\n" + "x " * 990 + "\n\n### Other\n\n" + "y " * 995 + "\n\nz"
+    parts = split_text(text.strip(), 2000, 40)
+    assert all(40 <= len(part) <= 2000 for part in parts)
+    assert "".join("".join(parts).split()) == "".join(text.split())

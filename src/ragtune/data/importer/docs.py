@@ -83,10 +83,13 @@ class ImportReport:
         if len(self.skipped) > limit:
             lines.append(f"  ... {len(self.skipped) - limit} more in {SKIPPED_FILE}")
         if self.ignored:
-            kinds = ", ".join(
-                f"{suffix or '(none)'}: {n}" for suffix, n in sorted(self.ignored.items())
+            common = sorted(self.ignored.items(), key=lambda item: (-item[1], item[0]))
+            kinds = ", ".join(f"{suffix or '(none)'}: {n}" for suffix, n in common[:8])
+            more = f", {len(common) - 8} more types" if len(common) > 8 else ""
+            lines.append(
+                f"ignored {sum(self.ignored.values())} files of other types ({kinds}{more}); "
+                "name them with --glob to import them as text"
             )
-            lines.append(f"ignored files of unsupported types ({kinds})")
         lines.extend(f"warning: {warning}" for warning in self.warnings)
         return "\n".join(lines)
 

@@ -21,7 +21,8 @@ class ImportOptions:
     """Which files to read and the limits documents must meet (taken from ``validate:``)."""
 
     globs: tuple[str, ...] = ()
-    """Only files matching one of these patterns (default: every supported extension)."""
+    """Only files matching one of these patterns, read as text unless their extension says
+    otherwise (default: every file with a supported extension)."""
     excludes: tuple[str, ...] = ()
     column_map: dict[str, str] = field(default_factory=dict)
     """Doc field → column for JSONL/CSV tables (``{"text": "body"}``)."""
@@ -63,7 +64,8 @@ def discover_files(
             continue
         if options.globs and not any(_matches(rel, pattern) for pattern in options.globs):
             continue
-        if path.suffix.lower() in SUPPORTED_SUFFIXES:
+        # A file named by --glob is imported whatever its extension (README, NOTES as text).
+        if options.globs or path.suffix.lower() in SUPPORTED_SUFFIXES:
             selected.append(rel)
         else:
             ignored[path.suffix.lower()] += 1

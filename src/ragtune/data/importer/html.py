@@ -1,11 +1,12 @@
-"""HTML → text with a real parser (BeautifulSoup): scripts and styles dropped, blocks kept apart."""
+"""HTML → text with a real parser (lxml's libxml2): scripts and styles dropped, blocks kept apart."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
-from ragtune.data.importer.text import clean_text, iso_timestamp
+from ragtune.data.importer.text import UnreadableFile, clean_text, iso_timestamp
 
 # Never visible text: code, styling, embedded media and the <head> (its <title> is read apart).
 DROPPED_TAGS = frozenset(
@@ -19,8 +20,10 @@ BLOCK_TAGS = frozenset(
         "summary", "table", "tbody", "td", "th", "thead", "tr", "ul", "body", "html",
     }
 )  # fmt: skip
-_BREAK = "\n"
 _DATE_META = ("dcterms.modified", "last-modified", "article:modified_time", "date", "dc.date")
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
+_WHITESPACE = re.compile(r"\s+")
+_BREAK = object()
 
 
 @dataclass(frozen=True)
@@ -34,22 +37,27 @@ class HtmlContent:
 
 def parse_html(markup: str) -> HtmlContent:
     """Extract the visible text, the ``<title>`` (else first ``<h1>``) and a modified-date meta."""
-    from bs4 import BeautifulSoup
+    import lxml.html
+    from lxml.etree import ParserError
 
-    soup = BeautifulSoup(markup, "html.parser")
-    title_tag = soup.find("title")
-    title = title_tag.get_text(" ", strip=True) if title_tag else ""
+    # lxml refuses str input that still declares an encoding; the text is decoded already.
+    markup = _XML_DECLARATION.sub("", markup, count=1)
+    try:
+        root = lxml.html.document_fromstring(markup)
+    except ParserError as exc:
+        raise UnreadableFile(f"no HTML content ({exc})") from None
+    title = next((_text(node) for node in root.iter("title")), "")
     if not title:
-        heading = soup.find(["h1", "h2"])
-        title = heading.get_text(" ", strip=True) if heading else ""
-    return HtmlContent(title=title, text=visible_text(soup), updated_at=_meta_date(soup))
+        title = next((_text(node) for node in root.iter("h1", "h2")), "")
+    return HtmlContent(title=title, text=visible_text(root), updated_at=_meta_date(root))
 
 
-def visible_text(soup: object) -> str:
+def _text(node: Any) -> str:
+    return " ".join(node.text_content().split())
+
+
+def visible_text(root: Any) -> str:
     """Text of the document as a reader sees it: inline runs joined, blocks on their own lines."""
-    from bs4 import NavigableString, Tag
-    from bs4.element import PreformattedString
-
     blocks: list[str] = []
     inline: list[str] = []
 
@@ -59,35 +67,41 @@ def visible_text(soup: object) -> str:
         inline.clear()
 
     # An explicit stack instead of recursion: generated pages nest deeper than Python's limit.
-    stack: list[object] = [soup]
+    # Items are elements, text runs, or _BREAK; an element's tail is text that follows it.
+    stack: list[Any] = [root]
     while stack:
-        node = stack.pop()
-        if isinstance(node, PreformattedString):
-            continue  # comments, doctype, CDATA, processing instructions
-        if isinstance(node, NavigableString):
-            inline.append(re.sub(r"\s+", " ", str(node)))
-        elif isinstance(node, str):
-            inline.append(node)  # a block boundary pushed below
-        elif isinstance(node, Tag):
-            name = node.name.lower()
-            if name in DROPPED_TAGS:
-                continue
-            if name == "br":
-                inline.append("\n")
-            elif name == "pre":  # whitespace is content here: keep the code block verbatim
-                flush()
-                blocks.append(node.get_text())
-            else:
-                block = name in BLOCK_TAGS
-                stack.extend([_BREAK] if block else [])
-                stack.extend(reversed(node.contents))
-                stack.extend([_BREAK] if block else [])
+        item = stack.pop()
+        if item is _BREAK:
+            inline.append("\n")
+            continue
+        if isinstance(item, str):
+            inline.append(_WHITESPACE.sub(" ", item))
+            continue
+        if item.tail and item is not root:
+            stack.append(item.tail)
+        name = item.tag.lower() if isinstance(item.tag, str) else ""
+        if not name or name in DROPPED_TAGS:
+            continue  # comments, processing instructions, scripts, styles
+        if name == "br":
+            stack.append(_BREAK)
+        elif name == "pre":  # whitespace is content here: keep the code block verbatim
+            flush()
+            blocks.append(item.text_content())
+        else:
+            block = name in BLOCK_TAGS
+            if block:
+                stack.append(_BREAK)
+            stack.extend(reversed(item))
+            if item.text:
+                stack.append(item.text)
+            if block:
+                stack.append(_BREAK)
     flush()
     return clean_text("\n\n".join(block.strip("\n") for block in blocks if block.strip()))
 
 
-def _meta_date(soup: object) -> str | None:
-    for meta in soup.find_all("meta"):  # type: ignore[attr-defined]
+def _meta_date(root: Any) -> str | None:
+    for meta in root.iter("meta"):
         key = (meta.get("name") or meta.get("property") or meta.get("http-equiv") or "").lower()
         if key in _DATE_META:
             stamp = iso_timestamp(meta.get("content"))

@@ -154,8 +154,5 @@ SUPPORTED_SUFFIXES = (*DOCUMENT_READERS, *TABLE_SUFFIXES)
 
 
 def read_document(path: Path, data: bytes) -> ParsedFile:
-    """Parse one document file by its extension; UnreadableFile carries the reason."""
-    reader = DOCUMENT_READERS.get(path.suffix.lower())
-    if reader is None:
-        raise UnreadableFile(f"unsupported file type '{path.suffix}'")
-    return reader(data)
+    """Parse one document file by its extension (other names, picked by --glob, as plain text)."""
+    return DOCUMENT_READERS.get(path.suffix.lower(), read_plain)(data)

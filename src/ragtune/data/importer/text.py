@@ -132,13 +132,38 @@ def split_text(text: str, max_chars: int, min_chars: int = 0) -> list[str]:
         else:
             current = joined
     parts.append(current)
-    if (
-        len(parts) > 1
-        and len(parts[-1]) < min_chars
-        and len(parts[-2]) + len(parts[-1]) + 2 <= max_chars
-    ):
-        parts[-2:] = [f"{parts[-2]}\n\n{parts[-1]}"]
+    return _absorb_short_parts(parts, max_chars, min_chars)
+
+
+def _absorb_short_parts(parts: list[str], max_chars: int, min_chars: int) -> list[str]:
+    """Merge each part under ``min_chars`` (a lone heading) into a neighbour, re-halving if long."""
+    index = 0
+    while index < len(parts):
+        if len(parts) == 1 or len(parts[index]) >= min_chars:
+            index += 1
+            continue
+        first = index if index + 1 < len(parts) else index - 1
+        combined = f"{parts[first]}\n\n{parts[first + 1]}"
+        halves = [combined] if len(combined) <= max_chars else _halve(combined, max_chars)
+        if min(map(len, halves)) < min_chars:
+            index += 1  # limits too tight to fix (min_chars near max_chars): leave it
+            continue
+        parts[first : first + 2] = halves
+        index = first
     return parts
+
+
+def _halve(text: str, max_chars: int) -> list[str]:
+    """Cut text in two parts of at most ``max_chars`` at the line or word break nearest the middle."""
+    middle = len(text) // 2
+    low, high = max(len(text) - max_chars, len(text) // 4), min(max_chars, 3 * len(text) // 4)
+    for separator in ("\n", " "):
+        before, after = text.rfind(separator, low, middle), text.find(separator, middle, high)
+        candidates = [cut for cut in (before, after) if cut > 0]
+        if candidates:
+            cut = min(candidates, key=lambda position: abs(position - middle))
+            return [text[:cut].rstrip(), text[cut:].lstrip()]
+    return [text[:middle], text[middle:]]
 
 
 def _fit(paragraph: str, max_chars: int) -> list[str]:
