@@ -86,12 +86,14 @@ def test_import_validate_index_query_then_reimport_changes(dvc_project, tmp_path
     )
     (knowledge_base / "reference" / "config.rst").unlink()
     os.replace(knowledge_base / "web" / "warranty.html", knowledge_base / "web" / "terms.html")
-    out = ragtune(project, "data", "import", str(knowledge_base), *FAQ_MAP, "--no-progress")
+    out = ragtune(
+        project, "data", "import", str(knowledge_base), *FAQ_MAP, "--no-progress", "--snapshot"
+    )
     assert "0 added, 1 changed, 1 removed, 1 renamed, 7 unchanged" in out
     assert f"renamed  {path_doc_id('web/warranty.html')} -> {path_doc_id('web/terms.html')}" in out
-
-    second_revision = ragtune(project, "data", "snapshot").strip()
+    second_revision = out.split("data revision ")[1].split()[0]
     assert second_revision != first_revision
+    assert second_revision == ragtune(project, "data", "revision").strip()
     ragtune(project, "data", "prepare")
     assert "validation PASSED" in ragtune(project, "validate")
     out = ragtune(project, "index", "refresh", "--no-progress")
