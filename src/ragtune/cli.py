@@ -150,6 +150,22 @@ def validate_command() -> None:
         raise typer.Exit(code=1)
 
 
+@app.command("schedule")
+def schedule(
+    list_only: Annotated[
+        bool, typer.Option("--list", help="Print the deployments and their schedules, then exit.")
+    ] = False,
+) -> None:
+    """Serve the scheduled Prefect deployments (index refresh, fine-tune) until interrupted."""
+    from flows.deployments import build_deployments, describe, serve_deployments
+
+    config = settings()
+    if list_only:
+        typer.echo(json.dumps(describe(build_deployments(config)), indent=2, default=str))
+        return
+    serve_deployments(config)
+
+
 @app.command("demo")
 def demo() -> None:
     """Run the pipeline end to end on the demo data (generate if absent, snapshot, dvc repro)."""

@@ -1,0 +1,65 @@
+"""`ragtune schedule`: both deployments are built from params.yaml and really served."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from flows.deployments import build_deployments, describe
+
+SERVE_TIMEOUT_S = 120
+
+
+def test_deployments_carry_params_schedules_and_a_concurrency_limit(settings):
+    rows = {row["flow"]: row for row in describe(build_deployments(settings))}
+    assert rows["refresh-index"]["cron"] == [settings.index.schedule_cron]
+    assert rows["finetune"]["cron"] == [settings.finetune.schedule_cron]
+    assert all(row["concurrency_limit"] == 1 for row in rows.values())
+    assert rows["finetune"]["parameters"]["if_needed"] is True
+    assert rows["refresh-index"]["parameters"]["project_dir"] == str(settings.project_dir)
+
+
+@pytest.mark.slow
+def test_schedule_serves_both_deployments_on_the_local_api(project_dir, settings):
+    bin_dir = Path(sys.executable).parent
+    server = subprocess.Popen(
+        [str(bin_dir / "ragtune"), "schedule"],
+        cwd=project_dir,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + SERVE_TIMEOUT_S
+        output = ""
+        while "being served" not in output and time.monotonic() < deadline:
+            line = server.stdout.readline()
+            if not line and server.poll() is not None:
+                break
+            output += line
+        assert "being served" in output, output
+        inspected = subprocess.run(
+            [
+                str(bin_dir / "prefect"),
+                "deployment",
+                "inspect",
+                "finetune/finetune-scheduled",
+                "--output",
+                "json",
+            ],
+            cwd=project_dir,
+            capture_output=True,
+            text=True,
+            timeout=SERVE_TIMEOUT_S,
+            env={**os.environ},
+        )
+        deployment = json.loads(inspected.stdout[inspected.stdout.index("{") :])
+        assert deployment["global_concurrency_limit"]["limit"] == 1
+        assert deployment["schedules"][0]["schedule"]["cron"] == settings.finetune.schedule_cron
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
