@@ -256,3 +256,19 @@ def test_a_glob_imports_files_without_a_known_extension_as_text(tmp_path):
     report = import_folder(tmp_path / "docs", tmp_path / "raw2", ImportOptions(progress=False))
     assert report.ignored == {"": 1}
     assert "ignored 1 files of other types ((none): 1)" in report.render()
+
+
+def test_an_unexpected_parser_failure_skips_only_that_file(source, tmp_path, monkeypatch):
+    real_reader = docs_module.read_document
+
+    def fragile(path, data):
+        if path.name == "warranty.html":
+            raise RuntimeError("parser bug")
+        return real_reader(path, data)
+
+    monkeypatch.setattr(docs_module, "read_document", fragile)
+    report = import_folder(source, tmp_path / "raw", options())
+    assert (
+        dict(report.skipped)["web/warranty.html"] == "unexpected error (RuntimeError: parser bug)"
+    )
+    assert report.docs == 9

@@ -167,12 +167,18 @@ class _ImportRun:
     ) -> None:
         """Write the docs of one file (reused or parsed) and its manifest row; never raises on bad input."""
         path = self.root / rel
-        stat = path.stat()
-        if stat.st_size > self.options.max_file_bytes:
-            limit_mb = self.options.max_file_bytes / 1024 / 1024
-            self.skipped.append((rel, f"too large ({stat.st_size} bytes > {limit_mb:.0f} MB)"))
+        try:
+            stat = path.stat()
+            if stat.st_size > self.options.max_file_bytes:
+                limit_mb = self.options.max_file_bytes / 1024 / 1024
+                raise UnreadableFile(f"too large ({stat.st_size} bytes > {limit_mb:.0f} MB)")
+            sha256, data = file_sha256(path)
+        except OSError as exc:  # unreadable (permissions), or gone since the folder was listed
+            self.skipped.append((rel, f"cannot read the file ({type(exc).__name__}: {exc})"))
             return
-        sha256, data = file_sha256(path)
+        except UnreadableFile as exc:
+            self.skipped.append((rel, str(exc)))
+            return
         previous = self.old_manifest.get(rel)
         reusable = (
             old is not None
@@ -226,6 +232,9 @@ class _ImportRun:
                 doc_ids.append(doc_id)
         except UnreadableFile as exc:
             self.skipped.append((rel, str(exc)))
+        except Exception as exc:  # noqa: BLE001 - one odd file must not abort a 10,000-file run
+            logger.warning("importing %s failed", rel, exc_info=True)
+            self.skipped.append((rel, f"unexpected error ({type(exc).__name__}: {exc})"))
         return doc_ids
 
     def _record(self, doc_id: str, doc_hash: bytes, text_hash: bytes, rel: str) -> None:

@@ -23,6 +23,7 @@ BLOCK_TAGS = frozenset(
 _DATE_META = ("dcterms.modified", "last-modified", "article:modified_time", "date", "dc.date")
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 _WHITESPACE = re.compile(r"\s+")
+_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _BREAK = object()
 
 
@@ -38,13 +39,14 @@ class HtmlContent:
 def parse_html(markup: str) -> HtmlContent:
     """Extract the visible text, the ``<title>`` (else first ``<h1>``) and a modified-date meta."""
     import lxml.html
-    from lxml.etree import ParserError
+    from lxml.etree import LxmlError
 
-    # lxml refuses str input that still declares an encoding; the text is decoded already.
-    markup = _XML_DECLARATION.sub("", markup, count=1)
+    # lxml refuses str input that still declares an encoding (the text is decoded already) or
+    # holds characters XML forbids; neither is visible text.
+    markup = _NOT_XML.sub("", _XML_DECLARATION.sub("", markup, count=1))
     try:
         root = lxml.html.document_fromstring(markup)
-    except ParserError as exc:
+    except (LxmlError, ValueError) as exc:
         raise UnreadableFile(f"no HTML content ({exc})") from None
     title = next((_text(node) for node in root.iter("title")), "")
     if not title:
