@@ -13,7 +13,6 @@ import os
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -21,7 +20,6 @@ from ragtune.data.importer.folder import ImportOptions, discover_files
 from ragtune.data.importer.manifest import (
     MANIFEST_FILE,
     SKIPPED_FILE,
-    ChangeSummary,
     ManifestEntry,
     StoredDoc,
     body_hash,
@@ -35,6 +33,7 @@ from ragtune.data.importer.manifest import (
     scan_docs,
 )
 from ragtune.data.importer.readers import TABLE_SUFFIXES, read_document
+from ragtune.data.importer.report import ImportReport, stale_citations
 from ragtune.data.importer.tables import SkippedRow, iter_table
 from ragtune.data.importer.text import (
     UnreadableFile,
@@ -44,54 +43,12 @@ from ragtune.data.importer.text import (
     split_text,
     title_from_path,
 )
-from ragtune.data.load import iter_jsonl
-from ragtune.data.schema import BEHAVIOUR, DOCS, QA
+from ragtune.data.schema import DOCS
 from ragtune.errors import DataFormatError
 
 logger = logging.getLogger(__name__)
 
 SOURCE = "import"
-
-
-@dataclass
-class ImportReport:
-    """What one import did."""
-
-    files: int
-    docs: int
-    changes: ChangeSummary
-    skipped: list[tuple[str, str]]
-    ignored: dict[str, int]
-    seconds: float
-    warnings: list[str] = field(default_factory=list)
-
-    def render(self, limit: int = 20) -> str:
-        """Human-readable summary: counts, first changes, every skip reason (up to ``limit``)."""
-        rate = self.files / self.seconds if self.seconds else 0.0
-        counts = ", ".join(f"{count} {name}" for name, count in self.changes.counts().items())
-        lines = [
-            f"imported {self.docs} docs from {self.files} files in {self.seconds:.1f} s "
-            f"({rate:.0f} files/s): {counts}; {len(self.skipped)} skipped"
-        ]
-        for old_id, new_id in self.changes.renamed[:limit]:
-            lines.append(f"  renamed  {old_id} -> {new_id}")
-        for name in ("added", "changed", "removed"):
-            for doc_id in getattr(self.changes, name)[:limit]:
-                lines.append(f"  {name:<8} {doc_id}")
-        for path, reason in self.skipped[:limit]:
-            lines.append(f"  skipped  {path}: {reason}")
-        if len(self.skipped) > limit:
-            lines.append(f"  ... {len(self.skipped) - limit} more in {SKIPPED_FILE}")
-        if self.ignored:
-            common = sorted(self.ignored.items(), key=lambda item: (-item[1], item[0]))
-            kinds = ", ".join(f"{suffix or '(none)'}: {n}" for suffix, n in common[:8])
-            more = f", {len(common) - 8} more types" if len(common) > 8 else ""
-            lines.append(
-                f"ignored {sum(self.ignored.values())} files of other types ({kinds}{more}); "
-                "name them with --glob to import them as text"
-            )
-        lines.extend(f"warning: {warning}" for warning in self.warnings)
-        return "\n".join(lines)
 
 
 def import_folder(
@@ -137,7 +94,7 @@ def import_folder(
         skipped=run.skipped,
         ignored=ignored,
         seconds=time.perf_counter() - started,
-        warnings=_stale_citations(raw_dir, {doc_id for doc_id, _, _ in run.new_docs}),
+        warnings=stale_citations(raw_dir, {doc_id for doc_id, _, _ in run.new_docs}),
     )
     logger.info("import: %s in %.1f s", report.render(limit=0).splitlines()[0], report.seconds)
     return report
@@ -301,27 +258,3 @@ class _ImportRun:
 
 def _jsonl(row: dict[str, Any]) -> bytes:
     return (json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8")
-
-
-def _stale_citations(raw_dir: Path, doc_ids: set[str]) -> list[str]:
-    """Warn when QA or behaviour rows already in ``raw_dir`` cite docs the import did not write."""
-    warnings: list[str] = []
-    for dataset, advice in (
-        (QA, "import your own questions with `ragtune data import-qa FILE`"),
-        (BEHAVIOUR, "delete it (demo examples) or re-cite imported doc ids"),
-    ):
-        path = raw_dir / dataset.filename
-        if not path.exists():
-            continue
-        try:
-            stale = sum(
-                1 for _, row in iter_jsonl(path) if not set(row.get("doc_ids") or []) <= doc_ids
-            )
-        except DataFormatError as exc:
-            warnings.append(f"cannot check {path}: {exc}")
-            continue
-        if stale:
-            warnings.append(
-                f"{stale} rows of {path} cite docs not in the imported corpus; {advice}"
-            )
-    return warnings
