@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -14,7 +15,6 @@ from index_support import points_behind, raw_docs, set_index_params
 
 from ragtune.index.chunk import chunk_documents
 from ragtune.index.embed import load_tokenizer
-from ragtune.index.query import query_index
 from ragtune.index.refresh import refresh_index
 
 pytestmark = pytest.mark.slow
@@ -66,8 +66,13 @@ def test_sigkill_mid_embedding_leaves_staging_answering(demo_project) -> None:
 
     collection, points = points_behind(settings, settings.index.staging_alias)
     assert collection == first.collection and len(points) == first.counts["chunks_total"]
-    hits = query_index(settings, raw_docs(settings)[0]["title"], k=3)
-    assert len(hits) == 3
+    title = raw_docs(settings)[0]["title"]
+    query = [sys.executable, "-m", "ragtune", "-C", str(demo_project), "index", "query", title]
+    answer = subprocess.run(
+        [*query, "-k", "3", "--json"], capture_output=True, text=True, check=True
+    )
+    hits = json.loads(answer.stdout)
+    assert len(hits) == 3 and {hit["chunk_id"] for hit in hits} <= {p.id for p in points}
 
     again = refresh_index(settings, show_progress=False)
     assert again.built and again.previous == first.collection

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import mlflow
 import pytest
@@ -14,6 +15,7 @@ from index_support import (
     write_docs_and_prepare,
 )
 
+from ragtune.index import manifest, store
 from ragtune.index.chunk import chunk_documents
 from ragtune.index.embed import load_embedder, load_tokenizer
 from ragtune.index.query import evaluate_retrieval, query_index
@@ -99,9 +101,9 @@ def test_refresh_replaces_edited_deleted_renamed_docs(demo_project, embedder) ->
     assert mlflow.get_experiment(run.info.experiment_id).name == EXPERIMENT_INDEX
     artifact = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path="manifest.json")
     with open(artifact, encoding="utf-8") as handle:
-        manifest = json.load(handle)
-    assert manifest["collection"] == second.collection
-    assert set(manifest["docs"]) == doc_ids
+        logged = json.load(handle)
+    assert logged["collection"] == second.collection
+    assert set(logged["docs"]) == doc_ids
 
 
 def test_gc_keeps_newest_and_released_and_drops_orphans(demo_project, embedder) -> None:
@@ -121,8 +123,6 @@ def test_gc_keeps_newest_and_released_and_drops_orphans(demo_project, embedder) 
     assert collections(settings) == sorted([names[0], names[2]])
 
     # A refresh killed while writing leaves a collection recorded as building: the next one drops it.
-    from ragtune.index import manifest, store
-
     manifest_path = settings.path(settings.index.manifest_path)
     with manifest.open_manifest(manifest_path) as db, store.open_store(settings) as client:
         store.create_collection(client, "ragtune-orphan-99", 384)
@@ -146,3 +146,18 @@ def test_lost_manifest_recovers_vectors_from_qdrant(demo_project, embedder) -> N
     assert second.previous == first.collection
     assert second.counts["chunks_embedded"] == 1
     assert second.counts["chunks_unchanged"] == first.counts["chunks_total"] - 1
+
+
+def test_lost_qdrant_store_rebuilds_from_vector_cache(demo_project, embedder) -> None:
+    settings = set_index_params(demo_project)
+    write_docs_and_prepare(settings, raw_docs(settings)[:8])
+    first = refresh_index(settings, show_progress=False, embedder=embedder)
+    shutil.rmtree(settings.path(settings.index.qdrant_path))
+    again = refresh_index(settings, show_progress=False, embedder=embedder)
+    assert again.built and again.previous is None
+    assert again.counts["chunks_embedded"] == 0
+    assert again.counts["chunks_reused"] == first.counts["chunks_total"]
+    collection, points = points_behind(settings, settings.index.staging_alias)
+    assert collection == again.collection and len(points) == first.counts["chunks_total"]
+    with manifest.open_manifest(settings.path(settings.index.manifest_path)) as db:
+        assert manifest.recorded_collections(db) == {again.collection}

@@ -60,7 +60,9 @@ def collect_garbage(client: QdrantClient, db: sqlite3.Connection, settings: Sett
     doomed = [name for name in names if name not in keep and name not in protected]
     for name in doomed:
         client.delete_collection(name)
-    manifest.forget_collections(db, doomed)
+    # Records of collections Qdrant no longer has (store wiped, deleted by hand) go too.
+    vanished = manifest.complete_collections(db) - set(names)
+    manifest.forget_collections(db, [*doomed, *sorted(vanished)])
     if doomed:
         logger.info("deleted old collections: %s", ", ".join(doomed))
     return doomed

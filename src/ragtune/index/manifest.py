@@ -32,7 +32,6 @@ CREATE TABLE IF NOT EXISTS chunks (
 CREATE TABLE IF NOT EXISTS vectors (
     model TEXT NOT NULL, content_hash TEXT NOT NULL, vector BLOB NOT NULL,
     PRIMARY KEY (model, content_hash));
-CREATE TABLE IF NOT EXISTS pointers (name TEXT PRIMARY KEY, collection TEXT NOT NULL);
 """
 
 
@@ -139,20 +138,7 @@ def forget_collections(db: sqlite3.Connection, names: Iterable[str]) -> None:
         return
     db.executemany("DELETE FROM chunks WHERE collection = ?", ((n,) for n in names))
     db.executemany("DELETE FROM collections WHERE name = ?", ((n,) for n in names))
-    db.execute("DELETE FROM pointers WHERE collection NOT IN (SELECT name FROM collections)")
     db.execute("DELETE FROM vectors WHERE content_hash NOT IN (SELECT content_hash FROM chunks)")
-    db.commit()
-
-
-def get_pointer(db: sqlite3.Connection, name: str) -> str | None:
-    """The collection an alias pointed at when the manifest last saw it move."""
-    row = db.execute("SELECT collection FROM pointers WHERE name = ?", (name,)).fetchone()
-    return row[0] if row else None
-
-
-def set_pointer(db: sqlite3.Connection, name: str, collection: str) -> None:
-    """Record that alias ``name`` now points at ``collection``."""
-    db.execute("INSERT OR REPLACE INTO pointers VALUES (?, ?)", (name, collection))
     db.commit()
 
 

@@ -97,15 +97,15 @@ def refresh_index(
     params = index_params(settings)
     staging = settings.index.staging_alias
     with manifest.open_manifest(settings.path(settings.index.manifest_path)) as db:
-        pointer = manifest.get_pointer(db, staging)
-        if pointer and _holds(db, pointer, params, current):
-            return _unchanged(pointer, revision, len(docs), timer)
+        # Nothing changed: answered without opening Qdrant (local mode loads every collection).
+        target = store.alias_target(settings, staging)
+        if target and _holds(db, target, params, current):
+            return _unchanged(target, revision, len(docs), timer)
         with store.open_store(settings) as client:
             previous = store.aliases(client).get(staging)
             with timer.phase("diff"):
                 previous_chunks = _previous_chunks(client, db, previous, params, settings)
                 if previous and _holds(db, previous, params, current):
-                    manifest.set_pointer(db, staging, previous)
                     return _unchanged(previous, revision, len(docs), timer)
                 drop_orphans(client, db, settings)
                 tokenizer = load_tokenizer(settings.index)
@@ -123,7 +123,6 @@ def refresh_index(
             )
             with timer.phase("publish"):
                 store.move_alias(client, staging, name)
-                manifest.set_pointer(db, staging, name)
             with timer.phase("gc"):
                 deleted = collect_garbage(client, db, settings)
     counts = {**plan.counts, "chunks_embedded": embedded, "chunks_reused": reused}
