@@ -15,8 +15,10 @@ from train_support import (
     save_tiny_base,
     set_finetune_params,
 )
+from typer.testing import CliRunner
 
 from ragtune import tracking
+from ragtune.cli import app
 from ragtune.config import load_settings
 from ragtune.errors import FinetuneError
 from ragtune.train import run as stage
@@ -104,7 +106,14 @@ def test_behaviour_change_retrains_docs_change_does_not(tiny_project) -> None:
     settings = load_settings(tiny_project)
     assert stage.finetune(settings, if_needed=True).version == "1"
     edit_raw_and_prepare(settings, "docs", append_to_first("text", " Hours changed."))
-    assert not stage.finetune(settings, if_needed=True).decision.train
+    runner = CliRunner()
+    result = runner.invoke(app, ["-C", str(tiny_project), "finetune", "--if-needed"])
+    assert result.exit_code == 0, result.output
+    assert (
+        "skipped: training data, settings and evaluation unchanged since version 1" in result.output
+    )
+    decided = runner.invoke(app, ["-C", str(tiny_project), "finetune", "decide"])
+    assert decided.output.startswith("skipped: ")
     edit_raw_and_prepare(settings, "behaviour", append_to_first("answer", " Thanks."))
     outcome = stage.finetune(settings, if_needed=True)
     assert outcome.version == "2" and "behaviour" in outcome.decision.reason

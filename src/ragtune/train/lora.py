@@ -230,7 +230,11 @@ def train_lora(
     started = time.perf_counter()
     trainer.train()
     seconds = time.perf_counter() - started
-    after = trainer.evaluate()["eval_loss"]
+    final = [
+        row for row in history if "eval_loss" in row and row["step"] == trainer.state.global_step
+    ]
+    # The Trainer already evaluated at the last step when eval_steps divides max_steps.
+    after = final[-1]["eval_loss"] if final else trainer.evaluate()["eval_loss"]
     adapter_dir = output_dir / "adapter"
     model.save_pretrained(str(adapter_dir))
     tokenizer.save_pretrained(str(adapter_dir))
