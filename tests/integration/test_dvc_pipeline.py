@@ -41,7 +41,7 @@ def test_snapshot_repro_status_and_bad_data(dvc_project):
     result = dvc(dvc_project, "repro", "validate")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "validation PASSED" in result.stdout
-    status = dvc(dvc_project, "status")
+    status = dvc(dvc_project, "status", "validate")
     assert "up to date" in status.stdout, status.stdout
 
     # A duplicate id stops the pipeline before GX, naming file and line.
