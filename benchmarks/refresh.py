@@ -45,6 +45,7 @@ def main() -> None:
     parser.add_argument("--docs", type=int, default=5000)
     parser.add_argument("--changed", type=float, default=0.01, help="share of docs edited for (c)")
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--chunk-size", type=int, help="override index.chunk_size (tokens)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary project")
     args = parser.parse_args()
 
@@ -67,6 +68,9 @@ def main() -> None:
     from ragtune.index.refresh import refresh_index
 
     settings = load_settings(project)
+    if args.chunk_size:
+        settings.index.chunk_overlap = min(settings.index.chunk_overlap, args.chunk_size // 4)
+        settings.index.chunk_size = args.chunk_size
     raw_dir = settings.path(settings.data.raw_dir)
     prepared_dir = settings.path(settings.prepare.prepared_dir)
     write_corpus(GeneratorSpec(seed=settings.data.seed, docs=args.docs), raw_dir)
@@ -124,6 +128,12 @@ def main() -> None:
         )
     print(f"\n{'metric':<28}{'value':>10}  target")
     print(f"{'b/a (pipeline overhead)':<28}{full_seconds / raw_seconds:>10.3f}  <= 1.15")
+    # Shared machines drift between (a) and (b); the build's time outside its own encode call
+    # is the overhead itself, so this ratio does not depend on that drift.
+    outside = full_seconds - full.seconds.get("embed", 0.0)
+    print(
+        f"{'b/a, drift-free':<28}{(raw_seconds + outside) / raw_seconds:>10.3f}  (a + {outside:.1f} s)/a"
+    )
     print(f"{'c/b (incremental cost)':<28}{partial_seconds / full_seconds:>10.4f}  < 0.01")
     print(f"{'d/b (no-op cost)':<28}{noop_seconds / full_seconds:>10.5f}  <= 0.001")
     print(f"{'raw chunks/s':<28}{len(texts) / raw_seconds:>10.1f}")

@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -59,6 +59,11 @@ class PhaseTimer:
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
+        self.started = time.perf_counter()
+
+    def finish(self) -> dict[str, float]:
+        """The phases plus ``total`` wall seconds since the timer started."""
+        return {**self.seconds, "total": time.perf_counter() - self.started}
 
     @contextmanager
     def phase(self, name: str) -> Iterator[None]:
@@ -101,7 +106,9 @@ def refresh_index(
         target = store.alias_target(settings, staging)
         if target and _holds(db, target, params, current):
             return _unchanged(target, revision, len(docs), timer)
-        with store.open_store(settings) as client:
+        with ExitStack() as stack:
+            with timer.phase("open"):  # local mode loads every stored collection here
+                client = stack.enter_context(store.open_store(settings))
             previous = store.aliases(client).get(staging)
             with timer.phase("diff"):
                 previous_chunks = _previous_chunks(client, db, previous, params, settings)
@@ -127,7 +134,7 @@ def refresh_index(
                 deleted = collect_garbage(client, db, settings)
     counts = {**plan.counts, "chunks_embedded": embedded, "chunks_reused": reused}
     logger.info("refresh %s → %s: %s", previous, name, counts)
-    return RefreshResult(name, previous, revision, True, counts, timer.seconds, deleted)
+    return RefreshResult(name, previous, revision, True, counts, timer.finish(), deleted)
 
 
 def _build_collection(
@@ -195,7 +202,7 @@ def _holds(
 def _unchanged(name: str, revision: str, docs: int, timer: PhaseTimer) -> RefreshResult:
     logger.info("nothing changed: %s already holds the %d prepared docs", name, docs)
     counts = {"docs_total": docs, "docs_unchanged": docs, "chunks_embedded": 0, "chunks_reused": 0}
-    return RefreshResult(name, name, revision, False, counts, timer.seconds)
+    return RefreshResult(name, name, revision, False, counts, timer.finish())
 
 
 def _previous_chunks(
