@@ -130,7 +130,7 @@ class FinetuneConfig(Section):
     """summary.json: the last decision, run and registered version (a DVC metrics file)."""
     lora: LoraSettings = Field(default_factory=LoraSettings)
     seed: int = 7
-    max_steps: int = Field(40, ge=1)
+    max_steps: int = Field(30, ge=1)
     learning_rate: float = Field(1e-3, gt=0, lt=1)
     warmup_steps: int = Field(4, ge=0)
     batch_size: int = Field(4, ge=1)
@@ -149,7 +149,7 @@ class FinetuneConfig(Section):
     """Add one "what does <term> mean" example per glossary document of the training split."""
     max_eval_examples: int = Field(16, ge=1)
     """Held-out (dev split) examples used for eval loss."""
-    eval_steps: int = Field(20, ge=1)
+    eval_steps: int = Field(15, ge=1)
     logging_steps: int = Field(2, ge=1)
     sample_rows: int = Field(20, ge=1)
     """Training examples logged to MLflow as a readable sample."""

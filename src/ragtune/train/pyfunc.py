@@ -65,7 +65,7 @@ class GeneratorModel(mlflow.pyfunc.PythonModel):
         self.max_new_tokens = int(config.get("max_new_tokens", 96))
 
     # model_input stays unannotated: MLflow reads predict's type hints as a schema of its own.
-    def predict(self, context, model_input, params: dict | None = None) -> list[str]:  # noqa: ANN001
+    def predict(self, context, model_input, params: dict | None = None) -> list[str]:
         """One answer per input row (``question``, optional ``context``)."""
         rows = model_input.to_dict(orient="records")
         limit = int((params or {}).get("max_new_tokens", self.max_new_tokens))
