@@ -48,4 +48,4 @@ format: install
 	$(BIN)/ruff check --fix $(LINT_PATHS)
 
 clean-state:
-	rm -rf mlflow.db mlartifacts .prefect data/prepared data/qdrant reports data/quarantine
+	rm -rf mlflow.db mlartifacts .prefect data/prepared data/qdrant data/index data/finetune models reports data/quarantine

@@ -83,15 +83,18 @@ def data_revision(project_dir: Path, raw_dir: Path) -> DataRevision:
     return DataRevision(id=f"wip-{combined[:REVISION_LENGTH]}", files=files, snapshotted=False)
 
 
-def run_dvc(project_dir: Path, *args: str) -> str:
-    """Run a DVC command in the project; raise DataVersioningError with its output on failure."""
+def run_dvc(project_dir: Path, *args: str, stream: bool = False) -> str:
+    """Run a DVC command in the project; raise DataVersioningError on failure.
+
+    ``stream`` lets its output through as it happens (long ``dvc repro`` runs); otherwise it is
+    captured and returned, and included in the error.
+    """
     command = [sys.executable, "-m", "dvc", *args]
-    result = subprocess.run(command, cwd=project_dir, capture_output=True, text=True)
+    result = subprocess.run(command, cwd=project_dir, capture_output=not stream, text=True)
     if result.returncode != 0:
-        raise DataVersioningError(
-            f"`dvc {' '.join(args)}` failed in {project_dir}:\n{result.stdout}{result.stderr}"
-        )
-    return result.stdout
+        output = "" if stream else f":\n{result.stdout}{result.stderr}"
+        raise DataVersioningError(f"`dvc {' '.join(args)}` failed in {project_dir}{output}")
+    return result.stdout or ""
 
 
 def snapshot(project_dir: Path, raw_dir: Path, push: bool = True) -> DataRevision:
