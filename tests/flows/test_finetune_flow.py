@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from mlflow import MlflowClient
-from prefect.testing.utilities import prefect_test_harness
 from train_support import (
     FAST_PARAMS,
     append_to_first,
@@ -16,13 +15,7 @@ from train_support import (
 from flows.finetune import DEPLOYMENT_NAME, build_deployment, finetune_flow
 from ragtune.config import load_settings
 
-pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module", autouse=True)
-def harness():
-    with prefect_test_harness():
-        yield
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("harness")]
 
 
 def test_flow_trains_only_when_training_data_changes(demo_project) -> None:

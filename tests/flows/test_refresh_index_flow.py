@@ -6,20 +6,13 @@ import json
 
 import mlflow
 import pytest
-from prefect.testing.utilities import prefect_test_harness
 from qdrant_client import QdrantClient
 
 from flows.refresh_index import DEPLOYMENT_NAME, build_deployment, refresh_index_flow
 from ragtune.config import load_settings
 from ragtune.data.schema import DOCS
 
-pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module", autouse=True)
-def harness():
-    with prefect_test_harness():
-        yield
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("harness")]
 
 
 def _staging_target(settings) -> str:

@@ -262,7 +262,7 @@ def draw_subject(kind: str, rng: random.Random) -> str:
 
 
 def render(template: str, subject: str, value: str = "") -> str:
-    """Fill a template's placeholders."""
+    """Fill in a template's fields."""
     return template.format(
         subject=subject,
         subject_cap=subject[:1].upper() + subject[1:],
