@@ -29,6 +29,8 @@ def offline_defaults(project_dir: Path) -> dict[str, str]:
 
 
 def configure_environment(project_dir: Path) -> None:
-    """Set offline/embedded defaults for anything the user has not set already."""
+    """Set offline/embedded defaults for anything the user has not set (or set empty)."""
     for key, value in offline_defaults(project_dir).items():
-        os.environ.setdefault(key, value)
+        # An empty value (e.g. an unset CI secret) means "not configured", not "empty URI".
+        if not os.environ.get(key):
+            os.environ[key] = value
