@@ -7,16 +7,38 @@ and what is allowed there.
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 from ragtune.errors import ConfigError
 
 PARAMS_FILE = "params.yaml"
 DOC_SOURCES = ("product", "policy", "glossary", "procedure", "import")
+
+
+def _valid_cron(expression: str) -> str:
+    """Refuse a cron expression Prefect could not schedule, before any deployment is built."""
+    from cronsim import CronSim, CronSimError  # ships with prefect
+
+    try:
+        CronSim(expression, datetime(2026, 1, 1))
+    except CronSimError as exc:
+        raise ValueError(f"not a valid cron expression ({exc}); e.g. '0 * * * *'") from None
+    return expression
+
+
+CronExpression = Annotated[str, AfterValidator(_valid_cron)]
 
 
 class Section(BaseModel):
@@ -91,7 +113,7 @@ class IndexConfig(Section):
     """Cut-off for recall@k and the default of `ragtune index query`."""
     eval_split: Literal["train", "dev", "test"] = "dev"
     """QA split whose gold doc ids score retrieval after every build."""
-    schedule_cron: str = "0 * * * *"
+    schedule_cron: CronExpression = "0 * * * *"
     """Cron schedule of the Prefect refresh deployment."""
     retries: int = Field(2, ge=0, le=10)
     """Prefect task retries on transient failures (Qdrant server, DVC remote)."""
@@ -159,7 +181,7 @@ class FinetuneConfig(Section):
     """`--if-needed` retrains when the latest registered version is older than this."""
     min_finetuned_score: float = Field(0.5, ge=0.0, le=1.0)
     """`--if-needed` retrains when the latest evaluation scores a fine-tuned arm below this."""
-    schedule_cron: str = "0 3 * * 0"
+    schedule_cron: CronExpression = "0 3 * * 0"
     """Prefect deployment schedule of `ragtune finetune --if-needed` (weekly by default)."""
 
     @model_validator(mode="after")

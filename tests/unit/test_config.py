@@ -56,3 +56,8 @@ def test_broken_yaml_and_non_mapping_are_refused(tmp_path):
     (tmp_path / "params.yaml").write_text("- just\n- a list\n")
     with pytest.raises(ConfigError, match="expected a mapping"):
         load_settings(tmp_path)
+
+
+def test_schedules_must_be_valid_cron():
+    with pytest.raises(ConfigError, match=r"'index.schedule_cron' = '61 \* \* \* \*'.*cron"):
+        settings_from_dict({"index": {"schedule_cron": "61 * * * *"}}, Path("."), "params.yaml")
