@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from ragtune.config import Settings, load_settings
+from ragtune.cli_context import State, settings
 from ragtune.data.importer.commands import import_command, import_qa_command
 from ragtune.errors import RagtuneError
 from ragtune.index.commands import index_app
@@ -33,17 +33,6 @@ data_app.command("import")(import_command)
 data_app.command("import-qa")(import_qa_command)
 app.add_typer(index_app, name="index")
 app.add_typer(finetune_app, name="finetune")
-
-
-class State:
-    """What the root callback resolved: the project directory (params.yaml lives there)."""
-
-    project_dir: Path = Path(".")
-
-
-def settings() -> Settings:
-    """params.yaml of the current project, validated."""
-    return load_settings(State.project_dir)
 
 
 @app.callback()

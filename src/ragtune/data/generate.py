@@ -139,7 +139,7 @@ def evolve(corpus: Corpus, revision: int) -> None:
     facts = [(entity, fact) for entity in live for fact in entity.facts]
     change_count = max(1, round(len(facts) * rng.uniform(0.05, 0.10)))
     for entity, fact in rng.sample(facts, change_count):
-        spec = next(s for s in FACTS[entity.kind] if s.key == fact.key)
+        spec = _fact_spec(entity, fact)
         new_value = spec.draw(rng)
         while new_value == fact.value:
             new_value = spec.draw(rng)

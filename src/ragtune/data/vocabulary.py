@@ -12,7 +12,38 @@ from dataclasses import dataclass
 
 COMPANY = "Veltrona"
 
-SYLLABLES = ["vel", "zor", "qua", "bri", "fen", "mox", "tal", "rin", "dex", "pol", "nar", "kes", "lum", "tor", "wyn", "gar", "sil", "vex", "dra", "cor", "ith", "ban", "mel", "ost", "ryk", "syl", "und", "jor", "phe", "kal"]
+SYLLABLES = [
+    "vel",
+    "zor",
+    "qua",
+    "bri",
+    "fen",
+    "mox",
+    "tal",
+    "rin",
+    "dex",
+    "pol",
+    "nar",
+    "kes",
+    "lum",
+    "tor",
+    "wyn",
+    "gar",
+    "sil",
+    "vex",
+    "dra",
+    "cor",
+    "ith",
+    "ban",
+    "mel",
+    "ost",
+    "ryk",
+    "syl",
+    "und",
+    "jor",
+    "phe",
+    "kal",
+]
 PRODUCT_LINES = (
     "edge gateway",
     "sensor hub",

@@ -8,15 +8,11 @@ from typing import Annotated
 
 import typer
 
+from ragtune.cli_context import settings
+
 index_app = typer.Typer(
     help="Build, refresh and query the retrieval index (Qdrant).", no_args_is_help=True
 )
-
-
-def _settings():  # imported late: cli imports this module
-    from ragtune.cli import settings
-
-    return settings()
 
 
 @index_app.command("refresh")
@@ -30,7 +26,7 @@ def refresh_command(
     from ragtune.index.report import log_index_run
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    config = _settings()
+    config = settings()
     result = refresh_index(config, show_progress=progress)
     counts = ", ".join(f"{key}={value}" for key, value in result.counts.items())
     verb = "built" if result.built else "unchanged"
@@ -60,7 +56,7 @@ def query_command(
     """Print the chunks closest to TEXT."""
     from ragtune.index.query import query_index
 
-    hits = query_index(_settings(), text, k, collection)
+    hits = query_index(settings(), text, k, collection)
     if as_json:
         typer.echo(json.dumps([hit.as_dict() for hit in hits], indent=2, ensure_ascii=False))
         return
@@ -78,7 +74,7 @@ def evaluate_command(
     """Print recall@k, MRR and nDCG@10 of the index on the QA split index.eval_split."""
     from ragtune.index.query import evaluate_retrieval
 
-    scores = evaluate_retrieval(_settings(), collection)
+    scores = evaluate_retrieval(settings(), collection)
     typer.echo(json.dumps(scores, indent=2))
 
 
@@ -87,7 +83,7 @@ def status_command() -> None:
     """Print the collections, the aliases and what each alias points at."""
     from ragtune.index import store
 
-    config = _settings()
+    config = settings()
     with store.open_store(config) as client:
         payload = {
             "aliases": store.aliases(client),

@@ -8,16 +8,12 @@ from typing import Annotated
 
 import typer
 
+from ragtune.cli_context import settings
+
 finetune_app = typer.Typer(
     help="Occasional LoRA fine-tuning of the generator (MLflow run + registered version).",
     invoke_without_command=True,
 )
-
-
-def _settings():
-    from ragtune.cli import settings
-
-    return settings()
 
 
 @finetune_app.callback()
@@ -38,7 +34,7 @@ def finetune_command(
     from ragtune.train.run import finetune
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    outcome = finetune(_settings(), if_needed=if_needed)
+    outcome = finetune(settings(), if_needed=if_needed)
     typer.echo(outcome.decision.render())
     if outcome.version is not None:
         loss = (
@@ -52,7 +48,7 @@ def decide_command() -> None:
     """Print what `--if-needed` would do now, and why, without training."""
     from ragtune.train.run import decide_training, load_tables
 
-    config = _settings()
+    config = settings()
     typer.echo(decide_training(config, load_tables(config)).render())
 
 
@@ -61,7 +57,7 @@ def data_command() -> None:
     """Build the RAFT training data only (data/finetune/train.jsonl, eval.jsonl)."""
     from ragtune.train.run import build_data, load_tables, preflight
 
-    config = _settings()
+    config = settings()
     _, base_dir = preflight(config)
     built = build_data(config, base_dir, load_tables(config))
     typer.echo(json.dumps({k: str(v) for k, v in built.paths.items()} | built.data.counts))

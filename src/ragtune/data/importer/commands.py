@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from ragtune.cli_context import settings
 from ragtune.config import Settings
 
 NEXT_STEPS = "next: ragtune data snapshot && ragtune data prepare && ragtune validate"
@@ -41,7 +42,6 @@ def import_command(
     progress: Annotated[bool, typer.Option(help="Show a progress bar (files/s).")] = True,
 ) -> None:
     """Import a folder (Markdown, text, rST, HTML, PDF, JSONL/CSV) as the docs in data/raw."""
-    from ragtune.cli import settings
     from ragtune.data.importer.docs import import_folder
     from ragtune.data.importer.folder import ImportOptions
     from ragtune.data.importer.tables import parse_column_map
@@ -85,7 +85,6 @@ def import_qa_command(
     ] = False,
 ) -> None:
     """Import your own evaluation questions; rows citing unknown docs are refused by line."""
-    from ragtune.cli import settings
     from ragtune.data.importer.qa import QaImportOptions, import_qa, parse_qa_column_map
 
     config = settings()
