@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from ragtune.index.chunk import Chunk
+from ragtune.index.sparse import SparseVector
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS collections (
@@ -32,6 +33,9 @@ CREATE TABLE IF NOT EXISTS chunks (
 CREATE TABLE IF NOT EXISTS vectors (
     model TEXT NOT NULL, content_hash TEXT NOT NULL, vector BLOB NOT NULL,
     PRIMARY KEY (model, content_hash));
+CREATE TABLE IF NOT EXISTS sparse_vectors (
+    encoder TEXT NOT NULL, content_hash TEXT NOT NULL, indices BLOB NOT NULL,
+    vals BLOB NOT NULL, PRIMARY KEY (encoder, content_hash));
 """
 
 
@@ -138,7 +142,10 @@ def forget_collections(db: sqlite3.Connection, names: Iterable[str]) -> None:
         return
     db.executemany("DELETE FROM chunks WHERE collection = ?", ((n,) for n in names))
     db.executemany("DELETE FROM collections WHERE name = ?", ((n,) for n in names))
-    db.execute("DELETE FROM vectors WHERE content_hash NOT IN (SELECT content_hash FROM chunks)")
+    for table in ("vectors", "sparse_vectors"):
+        db.execute(
+            f"DELETE FROM {table} WHERE content_hash NOT IN (SELECT content_hash FROM chunks)"
+        )
     db.commit()
 
 
@@ -161,5 +168,28 @@ def store_vectors(db: sqlite3.Connection, model: str, vectors: dict[str, np.ndar
     db.executemany(
         "INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)",
         ((model, h, np.asarray(v, dtype=np.float32).tobytes()) for h, v in vectors.items()),
+    )
+    db.commit()
+
+
+def cached_sparse(
+    db: sqlite3.Connection, encoder: str, hashes: Iterable[str]
+) -> dict[str, SparseVector]:
+    """Stored sparse vectors of the given content hashes (those present)."""
+    wanted = set(hashes)
+    found: dict[str, SparseVector] = {}
+    for content_hash, indices, values in db.execute(
+        "SELECT content_hash, indices, vals FROM sparse_vectors WHERE encoder = ?", (encoder,)
+    ):
+        if content_hash in wanted:
+            found[content_hash] = SparseVector.from_bytes(indices, values)
+    return found
+
+
+def store_sparse(db: sqlite3.Connection, encoder: str, vectors: dict[str, SparseVector]) -> None:
+    """Cache sparse vectors by content hash for later refreshes."""
+    db.executemany(
+        "INSERT OR REPLACE INTO sparse_vectors VALUES (?, ?, ?, ?)",
+        ((encoder, h, *v.to_bytes()) for h, v in vectors.items()),
     )
     db.commit()

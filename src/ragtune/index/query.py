@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from ragtune.data.load import load_dataset
 from ragtune.data.schema import QA
 from ragtune.errors import RetrievalIndexError
-from ragtune.index import store
+from ragtune.index import sparse, store
 from ragtune.index.embed import embed_texts, load_embedder
 from ragtune.index.metrics import dedupe, retrieval_scores
 
@@ -68,24 +68,34 @@ def resolve(client: QdrantClient, name: str) -> str:
 def query_collection(
     client: QdrantClient,
     collection: str,
-    embedder: SentenceTransformer,
+    embedder: SentenceTransformer | None,
     questions: Sequence[str],
     k: int,
     batch_size: int = 64,
+    retrieval: str = "dense",
 ) -> list[list[Hit]]:
-    """Top ``k`` chunks for each question from an open client."""
-    vectors = embed_texts(embedder, questions, batch_size, show_progress=False)
-    return [_hits(points) for points in store.search(client, collection, vectors, k)]
+    """Top ``k`` chunks for each question from an open client (``embedder``: None for sparse)."""
+    dense = None
+    if retrieval != "sparse":
+        if embedder is None:
+            raise ValueError(f"retrieval {retrieval!r} needs the embedding model")
+        dense = embed_texts(embedder, questions, batch_size, show_progress=False)
+    terms = [sparse.encode_query(q) for q in questions] if retrieval != "dense" else None
+    found = store.search(client, collection, retrieval, dense, terms, k)
+    return [_hits(points) for points in found]
 
 
 def query_index(
     settings: Settings, text: str, k: int | None = None, collection: str | None = None
 ) -> list[Hit]:
     """Top ``k`` chunks for ``text`` from the staging alias (or a named collection)."""
-    embedder = load_embedder(settings.index)
+    config = settings.index
+    embedder = load_embedder(config) if config.retrieval != "sparse" else None
     with store.open_store(settings) as client:
-        target = resolve(client, collection or settings.index.staging_alias)
-        return query_collection(client, target, embedder, [text], k or settings.index.k)[0]
+        target = resolve(client, collection or config.staging_alias)
+        return query_collection(
+            client, target, embedder, [text], k or config.k, retrieval=config.retrieval
+        )[0]
 
 
 def evaluate_retrieval(
@@ -105,7 +115,7 @@ def evaluate_retrieval(
             f"{settings.path(settings.prepare.prepared_dir) / QA.filename}: no '{config.eval_split}' "
             "questions to evaluate retrieval with; set index.eval_split to a split that has rows"
         )
-    model = embedder or load_embedder(config)
+    model = embedder or (load_embedder(config) if config.retrieval != "sparse" else None)
     with store.open_store(settings) as client:
         target = resolve(client, collection or config.staging_alias)
         hits = query_collection(
@@ -115,10 +125,16 @@ def evaluate_retrieval(
             [row["question"] for row in questions],
             EVAL_DEPTH,
             config.batch_size,
+            config.retrieval,
         )
     rankings = [dedupe([hit.doc_id for hit in found]) for found in hits]
     scores = retrieval_scores(rankings, [row["doc_ids"] for row in questions], config.k)
     logger.info(
-        "retrieval on %d %s questions of %s: %s", len(questions), config.eval_split, target, scores
+        "%s retrieval on %d %s questions of %s: %s",
+        config.retrieval,
+        len(questions),
+        config.eval_split,
+        target,
+        scores,
     )
     return scores

@@ -23,7 +23,7 @@ from ragtune.data.load import load_dataset
 from ragtune.data.schema import DOCS
 from ragtune.data.versioning import data_revision
 from ragtune.errors import RetrievalIndexError
-from ragtune.index import manifest, store
+from ragtune.index import manifest, sparse, store
 from ragtune.index.chunk import Chunk, chunk_documents
 from ragtune.index.diff import doc_hash, plan_refresh
 from ragtune.index.embed import embed_texts, load_embedder, load_tokenizer
@@ -81,6 +81,7 @@ def index_params(settings: Settings) -> dict[str, Any]:
         "embedding_model": config.embedding_model,
         "chunk_size": config.chunk_size,
         "chunk_overlap": config.chunk_overlap,
+        "sparse_encoder": sparse.ENCODER,
     }
 
 
@@ -155,6 +156,7 @@ def _build_collection(
     """
     model_key = settings.index.embedding_model
     cache = manifest.cached_vectors(db, model_key, (i.chunk.content_hash for i in chunks))
+    terms = _sparse_vectors(db, chunks)
     missing = {
         i.chunk.content_hash: i.chunk.text for i in chunks if i.chunk.content_hash not in cache
     }
@@ -171,6 +173,7 @@ def _build_collection(
             name,
             carried,
             _stack(cache, carried),
+            [terms[chunk.content_hash] for chunk in carried],
             revision,
             show_progress and model is None,
         )
@@ -184,9 +187,28 @@ def _build_collection(
         with timer.phase("write"):
             copying.result()
     with timer.phase("write"):
-        store.upsert_chunks(client, name, fresh, _stack(cache, fresh), revision, show_progress)
+        store.upsert_chunks(
+            client,
+            name,
+            fresh,
+            _stack(cache, fresh),
+            [terms[chunk.content_hash] for chunk in fresh],
+            revision,
+            show_progress,
+        )
         manifest.mark_complete(db, name)
     return len(missing), len(carried)
+
+
+def _sparse_vectors(
+    db: sqlite3.Connection, chunks: list[IndexedChunk]
+) -> dict[str, sparse.SparseVector]:
+    """BM25 vectors by content hash: cached ones reused, the others encoded and cached."""
+    texts = {item.chunk.content_hash: item.chunk.text for item in chunks}
+    found = manifest.cached_sparse(db, sparse.ENCODER, texts)
+    new = {h: sparse.encode_document(text) for h, text in texts.items() if h not in found}
+    manifest.store_sparse(db, sparse.ENCODER, new)
+    return {**found, **new}
 
 
 def _holds(

@@ -64,6 +64,7 @@ def log_index_run(settings: Settings, result: RefreshResult, scores: dict[str, f
     params = {
         **index_params(settings),
         "k": settings.index.k,
+        "retrieval": settings.index.retrieval,
         "eval_split": settings.index.eval_split,
         "data_revision": result.data_revision,
         "collection": result.collection,

@@ -25,10 +25,18 @@ if TYPE_CHECKING:
 
     from ragtune.config import Settings
     from ragtune.index.chunk import Chunk
+    from ragtune.index.sparse import SparseVector
 
 logger = logging.getLogger(__name__)
 
 UPSERT_BATCH = 512
+DENSE = "dense"
+SPARSE = "bm25"
+"""Names of a collection's two vectors: the embedding and the BM25 term weights."""
+RRF_K = 60
+"""Reciprocal rank fusion constant (Cormack et al. 2009): score = sum 1 / (60 + rank)."""
+PREFETCH_MIN = 50
+"""Candidates each retriever hands to the fusion, at least."""
 
 
 @contextmanager
@@ -98,11 +106,15 @@ def build_number(name: str) -> int:
 
 
 def create_collection(client: QdrantClient, name: str, dimension: int) -> None:
-    """A cosine collection of ``dimension`` with a keyword payload index on doc_id."""
+    """Cosine dense + IDF-weighted sparse vectors, with a keyword payload index on doc_id."""
     from qdrant_client import models
 
     client.create_collection(
-        name, vectors_config=models.VectorParams(size=dimension, distance=models.Distance.COSINE)
+        name,
+        vectors_config={
+            DENSE: models.VectorParams(size=dimension, distance=models.Distance.COSINE)
+        },
+        sparse_vectors_config={SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)},
     )
     with warnings.catch_warnings():
         # Local mode has no payload indexes and says so; a server builds the index.
@@ -146,10 +158,11 @@ def upsert_chunks(
     name: str,
     chunks: Sequence[Chunk],
     vectors: np.ndarray,
+    sparse: Sequence[SparseVector],
     data_revision: str,
     show_progress: bool = True,
 ) -> None:
-    """Write chunks and their vectors as points, in batches, with a progress bar."""
+    """Write chunks with their dense and sparse vectors as points, in batches."""
     from qdrant_client import models
 
     if not chunks:
@@ -157,11 +170,15 @@ def upsert_chunks(
     with tqdm(total=len(chunks), desc=f"upsert {name}", disable=not show_progress) as bar:
         for start in range(0, len(chunks), UPSERT_BATCH):
             batch = chunks[start : start + UPSERT_BATCH]
+            end = start + len(batch)
             client.upsert(
                 name,
                 points=models.Batch(
                     ids=[chunk.chunk_id for chunk in batch],
-                    vectors=vectors[start : start + len(batch)].tolist(),
+                    vectors={
+                        DENSE: vectors[start:end].tolist(),
+                        SPARSE: [_sparse(vector) for vector in sparse[start:end]],
+                    },
                     payloads=[point_payload(chunk, data_revision) for chunk in batch],
                 ),
                 wait=True,
@@ -198,15 +215,78 @@ def scroll_points(client: QdrantClient, name: str, with_vectors: bool) -> Iterat
             return
 
 
-def search(
-    client: QdrantClient, collection: str, vectors: np.ndarray, limit: int
-) -> list[list[Any]]:
-    """Top ``limit`` points (with payload) for each query vector."""
+def _sparse(vector: SparseVector) -> Any:
     from qdrant_client import models
 
-    requests = [
-        models.QueryRequest(query=vector.tolist(), limit=limit, with_payload=True)
-        for vector in vectors
-    ]
+    return models.SparseVector(indices=vector.indices.tolist(), values=vector.values.tolist())
+
+
+def has_sparse(client: QdrantClient, collection: str) -> bool:
+    """True when the collection holds named dense + sparse vectors (built since hybrid)."""
+    params = client.get_collection(collection).config.params
+    return isinstance(params.vectors, dict) and SPARSE in (params.sparse_vectors or {})
+
+
+def _request(
+    retrieval: str, dense: np.ndarray | None, sparse: SparseVector | None, limit: int
+) -> Any:
+    """One query: a single leg searched directly, or dense + sparse fused by RRF."""
+    from qdrant_client import models
+
+    legs: list[tuple[Any, str | None]] = []
+    if dense is not None and retrieval in ("dense", "hybrid"):
+        legs.append((dense.tolist(), DENSE))
+    if sparse is not None and retrieval in ("sparse", "hybrid"):
+        legs.append((_sparse(sparse), SPARSE))
+    if len(legs) == 1:
+        query, using = legs[0]
+        return models.QueryRequest(query=query, using=using, limit=limit, with_payload=True)
+    depth = max(limit, PREFETCH_MIN)
+    return models.QueryRequest(
+        prefetch=[models.Prefetch(query=q, using=using, limit=depth) for q, using in legs],
+        query=models.RrfQuery(rrf=models.Rrf(k=RRF_K)),
+        limit=limit,
+        with_payload=True,
+    )
+
+
+def search(
+    client: QdrantClient,
+    collection: str,
+    retrieval: str,
+    dense: np.ndarray | None,
+    sparse: Sequence[SparseVector] | None,
+    limit: int,
+) -> list[list[Any]]:
+    """Top ``limit`` points (with payload) per query: dense, sparse, or both fused by RRF.
+
+    Pass the query vectors ``retrieval`` needs (``dense`` rows or ``sparse`` items, one per
+    query). Collections built before sparse vectors existed hold one unnamed dense vector: a
+    release may pin one, so they are searched dense-only, with a warning when more was asked.
+    """
+    from qdrant_client import models
+
+    queries = len(dense) if dense is not None else len(sparse or [])
+    if has_sparse(client, collection):
+        requests = [
+            _request(
+                retrieval,
+                dense[i] if dense is not None else None,
+                sparse[i] if sparse is not None else None,
+                limit,
+            )
+            for i in range(queries)
+        ]
+    elif dense is not None:
+        if retrieval != "dense":
+            logger.warning("%s has no sparse vectors; searching it dense-only", collection)
+        requests = [
+            models.QueryRequest(query=v.tolist(), limit=limit, with_payload=True) for v in dense
+        ]
+    else:
+        raise RetrievalIndexError(
+            f"{collection} holds no sparse vectors for index.retrieval = {retrieval!r}; "
+            "run `ragtune index refresh` to rebuild it, or set index.retrieval: dense"
+        )
     responses = client.query_batch_points(collection, requests=requests)
     return [response.points for response in responses]
