@@ -16,14 +16,68 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 # Packages whose README (the METADATA long description) questions were written from.
-ANSWERING = """alembic appdirs attrs charset_normalizer cloudpickle diskcache dpath flatten_dict
-frozenlist funcy gitpython h11 humanize idna joblib jsonschema multidict networkx peft pendulum
-portalocker psutil pygtrie python_dotenv python_slugify rich scikit_learn sqlalchemy starlette
-threadpoolctl toml typer tzlocal urllib3 uvicorn voluptuous websockets""".split()
+ANSWERING = [
+    "alembic",
+    "appdirs",
+    "attrs",
+    "charset_normalizer",
+    "cloudpickle",
+    "diskcache",
+    "dpath",
+    "flatten_dict",
+    "frozenlist",
+    "funcy",
+    "gitpython",
+    "h11",
+    "humanize",
+    "idna",
+    "joblib",
+    "jsonschema",
+    "multidict",
+    "networkx",
+    "peft",
+    "pendulum",
+    "portalocker",
+    "psutil",
+    "pygtrie",
+    "python_dotenv",
+    "python_slugify",
+    "rich",
+    "scikit_learn",
+    "sqlalchemy",
+    "starlette",
+    "threadpoolctl",
+    "toml",
+    "typer",
+    "tzlocal",
+    "urllib3",
+    "uvicorn",
+    "voluptuous",
+    "websockets",
+]
 # Neighbours on the same topics (dates, HTTP, web, validation, queues, ML) with no question.
-DISTRACTORS = """accelerate aiohttp beartype celery cyclopts dateparser fastapi httpx
-huggingface_hub kombu marshmallow oauthlib pandas prettytable pyasn1 pydot pytz redis
-ruamel_yaml transformers""".split()
+DISTRACTORS = [
+    "accelerate",
+    "aiohttp",
+    "beartype",
+    "celery",
+    "cyclopts",
+    "dateparser",
+    "fastapi",
+    "httpx",
+    "huggingface_hub",
+    "kombu",
+    "marshmallow",
+    "oauthlib",
+    "pandas",
+    "prettytable",
+    "pyasn1",
+    "pydot",
+    "pytz",
+    "redis",
+    "ruamel_yaml",
+    "transformers",
+]
 
 
 def _licence(meta: importlib.metadata.PackageMetadata) -> str:
@@ -47,7 +101,10 @@ def main() -> None:
             f"`site-packages/{source.parent.name}/METADATA` | {digest} |"
         )
     table = "\n".join(
-        ["| doc | version | licence | role | copied from | sha256[:12] |", "|---|---|---|---|---|---|"]
+        [
+            "| doc | version | licence | role | copied from | sha256[:12] |",
+            "|---|---|---|---|---|---|",
+        ]
         + rows
     )
     provenance = HERE / "provenance.md"

@@ -21,6 +21,9 @@ import numpy as np
 from ragtune.index.chunk import Chunk
 from ragtune.index.sparse import SparseVector
 
+LOOKUP_BATCH = 500
+"""Hashes per ``IN (...)`` lookup (sqlite allows 999 parameters in older builds)."""
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS collections (
     name TEXT PRIMARY KEY, status TEXT NOT NULL, data_revision TEXT NOT NULL,
@@ -149,18 +152,29 @@ def forget_collections(db: sqlite3.Connection, names: Iterable[str]) -> None:
     db.commit()
 
 
+def _by_hash(
+    db: sqlite3.Connection, query: str, key: str, hashes: Iterable[str]
+) -> Iterator[tuple[Any, ...]]:
+    """Rows of ``query`` (``... WHERE <key column> = ? AND content_hash IN (%s)``) per batch.
+
+    Looked up by primary key, so a refresh that changed a few chunks reads a few rows, not
+    every vector the cache holds.
+    """
+    wanted = sorted(set(hashes))
+    for start in range(0, len(wanted), LOOKUP_BATCH):
+        batch = wanted[start : start + LOOKUP_BATCH]
+        yield from db.execute(query % ",".join("?" * len(batch)), (key, *batch))
+
+
 def cached_vectors(
     db: sqlite3.Connection, model: str, hashes: Iterable[str]
 ) -> dict[str, np.ndarray]:
     """Stored vectors of the given content hashes (those present)."""
-    wanted = set(hashes)
-    found: dict[str, np.ndarray] = {}
-    for content_hash, blob in db.execute(
-        "SELECT content_hash, vector FROM vectors WHERE model = ?", (model,)
-    ):
-        if content_hash in wanted:
-            found[content_hash] = np.frombuffer(blob, dtype=np.float32)
-    return found
+    query = "SELECT content_hash, vector FROM vectors WHERE model = ? AND content_hash IN (%s)"
+    return {
+        content_hash: np.frombuffer(blob, dtype=np.float32)
+        for content_hash, blob in _by_hash(db, query, model, hashes)
+    }
 
 
 def store_vectors(db: sqlite3.Connection, model: str, vectors: dict[str, np.ndarray]) -> None:
@@ -176,14 +190,14 @@ def cached_sparse(
     db: sqlite3.Connection, encoder: str, hashes: Iterable[str]
 ) -> dict[str, SparseVector]:
     """Stored sparse vectors of the given content hashes (those present)."""
-    wanted = set(hashes)
-    found: dict[str, SparseVector] = {}
-    for content_hash, indices, values in db.execute(
-        "SELECT content_hash, indices, vals FROM sparse_vectors WHERE encoder = ?", (encoder,)
-    ):
-        if content_hash in wanted:
-            found[content_hash] = SparseVector.from_bytes(indices, values)
-    return found
+    query = (
+        "SELECT content_hash, indices, vals FROM sparse_vectors "
+        "WHERE encoder = ? AND content_hash IN (%s)"
+    )
+    return {
+        content_hash: SparseVector.from_bytes(indices, values)
+        for content_hash, indices, values in _by_hash(db, query, encoder, hashes)
+    }
 
 
 def store_sparse(db: sqlite3.Connection, encoder: str, vectors: dict[str, SparseVector]) -> None:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from ragtune.data.load import load_dataset
 from ragtune.data.schema import QA
 from ragtune.errors import RetrievalIndexError
-from ragtune.index import sparse, store
+from ragtune.index import search, sparse, store
 from ragtune.index.embed import embed_texts, load_embedder
 from ragtune.index.metrics import dedupe, retrieval_scores
 
@@ -81,7 +81,7 @@ def query_collection(
             raise ValueError(f"retrieval {retrieval!r} needs the embedding model")
         dense = embed_texts(embedder, questions, batch_size, show_progress=False)
     terms = [sparse.encode_query(q) for q in questions] if retrieval != "dense" else None
-    found = store.search(client, collection, retrieval, dense, terms, k)
+    found = search.search(client, collection, retrieval, dense, terms, k)
     return [_hits(points) for points in found]
 
 

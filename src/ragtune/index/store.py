@@ -33,10 +33,6 @@ UPSERT_BATCH = 512
 DENSE = "dense"
 SPARSE = "bm25"
 """Names of a collection's two vectors: the embedding and the BM25 term weights."""
-RRF_K = 60
-"""Reciprocal rank fusion constant (Cormack et al. 2009): score = sum 1 / (60 + rank)."""
-PREFETCH_MIN = 50
-"""Candidates each retriever hands to the fusion, at least."""
 
 
 @contextmanager
@@ -121,10 +117,10 @@ def create_collection(client: QdrantClient, name: str, dimension: int) -> None:
         warnings.simplefilter("ignore")
         client.create_payload_index(name, "doc_id", models.PayloadSchemaType.KEYWORD)
     if is_local(client):
-        _skip_local_fsync(client, name)
+        skip_local_fsync(client, name)
 
 
-def _skip_local_fsync(client: QdrantClient, name: str) -> None:
+def skip_local_fsync(client: QdrantClient, name: str) -> None:
     """Local mode commits every point on its own; make those commits cheap for this collection.
 
     WAL with synchronous=NORMAL keeps the file consistent when the process is killed at any
@@ -177,7 +173,7 @@ def upsert_chunks(
                     ids=[chunk.chunk_id for chunk in batch],
                     vectors={
                         DENSE: vectors[start:end].tolist(),
-                        SPARSE: [_sparse(vector) for vector in sparse[start:end]],
+                        SPARSE: [sparse_vector(vector) for vector in sparse[start:end]],
                     },
                     payloads=[point_payload(chunk, data_revision) for chunk in batch],
                 ),
@@ -215,78 +211,17 @@ def scroll_points(client: QdrantClient, name: str, with_vectors: bool) -> Iterat
             return
 
 
-def _sparse(vector: SparseVector) -> Any:
+def sparse_vector(vector: SparseVector) -> Any:
+    """The Qdrant form of a BM25 vector."""
     from qdrant_client import models
 
     return models.SparseVector(indices=vector.indices.tolist(), values=vector.values.tolist())
 
 
-def has_sparse(client: QdrantClient, collection: str) -> bool:
-    """True when the collection holds named dense + sparse vectors (built since hybrid)."""
-    params = client.get_collection(collection).config.params
-    return isinstance(params.vectors, dict) and SPARSE in (params.sparse_vectors or {})
-
-
-def _request(
-    retrieval: str, dense: np.ndarray | None, sparse: SparseVector | None, limit: int
-) -> Any:
-    """One query: a single leg searched directly, or dense + sparse fused by RRF."""
+def delete_points(client: QdrantClient, name: str, ids: Sequence[str]) -> None:
+    """Delete points by id, in batches (one call each)."""
     from qdrant_client import models
 
-    legs: list[tuple[Any, str | None]] = []
-    if dense is not None and retrieval in ("dense", "hybrid"):
-        legs.append((dense.tolist(), DENSE))
-    if sparse is not None and retrieval in ("sparse", "hybrid"):
-        legs.append((_sparse(sparse), SPARSE))
-    if len(legs) == 1:
-        query, using = legs[0]
-        return models.QueryRequest(query=query, using=using, limit=limit, with_payload=True)
-    depth = max(limit, PREFETCH_MIN)
-    return models.QueryRequest(
-        prefetch=[models.Prefetch(query=q, using=using, limit=depth) for q, using in legs],
-        query=models.RrfQuery(rrf=models.Rrf(k=RRF_K)),
-        limit=limit,
-        with_payload=True,
-    )
-
-
-def search(
-    client: QdrantClient,
-    collection: str,
-    retrieval: str,
-    dense: np.ndarray | None,
-    sparse: Sequence[SparseVector] | None,
-    limit: int,
-) -> list[list[Any]]:
-    """Top ``limit`` points (with payload) per query: dense, sparse, or both fused by RRF.
-
-    Pass the query vectors ``retrieval`` needs (``dense`` rows or ``sparse`` items, one per
-    query). Collections built before sparse vectors existed hold one unnamed dense vector: a
-    release may pin one, so they are searched dense-only, with a warning when more was asked.
-    """
-    from qdrant_client import models
-
-    queries = len(dense) if dense is not None else len(sparse or [])
-    if has_sparse(client, collection):
-        requests = [
-            _request(
-                retrieval,
-                dense[i] if dense is not None else None,
-                sparse[i] if sparse is not None else None,
-                limit,
-            )
-            for i in range(queries)
-        ]
-    elif dense is not None:
-        if retrieval != "dense":
-            logger.warning("%s has no sparse vectors; searching it dense-only", collection)
-        requests = [
-            models.QueryRequest(query=v.tolist(), limit=limit, with_payload=True) for v in dense
-        ]
-    else:
-        raise RetrievalIndexError(
-            f"{collection} holds no sparse vectors for index.retrieval = {retrieval!r}; "
-            "run `ragtune index refresh` to rebuild it, or set index.retrieval: dense"
-        )
-    responses = client.query_batch_points(collection, requests=requests)
-    return [response.points for response in responses]
+    for start in range(0, len(ids), UPSERT_BATCH):
+        batch = list(ids[start : start + UPSERT_BATCH])
+        client.delete(name, points_selector=models.PointIdsList(points=batch), wait=True)
