@@ -64,12 +64,15 @@ def scores(rankings: list[list[str]], golds: list[list[str]]) -> dict[str, float
 
 
 def evaluate(settings, model, docs, questions, label: str) -> dict[str, dict[str, float]]:
-    """Index ``docs`` with refresh_index, then score every mode on ``questions``."""
+    """Index ``docs`` with refresh_index, then score every mode on ``questions``.
+
+    Each question is embedded once; the same vectors serve the dense and the hybrid runs.
+    """
     from ragtune.data.load import write_jsonl
     from ragtune.data.schema import DOCS
-    from ragtune.index import store
+    from ragtune.index import search, sparse, store
+    from ragtune.index.embed import embed_texts
     from ragtune.index.metrics import dedupe
-    from ragtune.index.query import query_collection
     from ragtune.index.refresh import refresh_index
 
     prepared = settings.path(settings.prepare.prepared_dir)
@@ -77,17 +80,21 @@ def evaluate(settings, model, docs, questions, label: str) -> dict[str, dict[str
     started = time.perf_counter()
     result = refresh_index(settings, show_progress=False, embedder=model)
     print(
-        f"[{label}] {len(docs)} docs, {result.counts['chunks_total']} chunks indexed in "
+        f"[{label}] {len(docs)} docs, {result.counts.get('chunks_total', 'all')} chunks indexed (or already) in "
         f"{time.perf_counter() - started:.1f} s; {len(questions)} questions",
         flush=True,
     )
     texts = [q["question"] for q in questions]
     golds = [q["doc_ids"] for q in questions]
+    dense = embed_texts(model, texts, settings.index.batch_size, show_progress=False)
+    terms = [sparse.encode_query(text) for text in texts]
     table = {}
     with store.open_store(settings) as client:
         for mode in MODES:
-            hits = query_collection(client, result.collection, model, texts, DEPTH, retrieval=mode)
-            table[mode] = scores([dedupe([h.doc_id for h in found]) for found in hits], golds)
+            found = search.search(client, result.collection, mode, dense, terms, DEPTH)
+            rankings = [dedupe([str(p.payload["doc_id"]) for p in points]) for points in found]
+            table[mode] = scores(rankings, golds)
+    print_table(label, table)
     return table
 
 
@@ -103,7 +110,7 @@ def project(root: Path, name: str):
     from ragtune.config import load_settings
 
     directory = root / name
-    directory.mkdir()
+    directory.mkdir(parents=True, exist_ok=True)
     shutil.copy(REPO / "params.yaml", directory / "params.yaml")
     return load_settings(directory)
 
@@ -111,8 +118,11 @@ def project(root: Path, name: str):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skip-demo", action="store_true", help="real docs only")
+    parser.add_argument(
+        "--workdir", type=Path, help="keep the projects here and reuse their indexes next time"
+    )
     args = parser.parse_args()
-    root = Path(tempfile.mkdtemp(prefix="ragtune-bench-retrieval-"))
+    root = args.workdir or Path(tempfile.mkdtemp(prefix="ragtune-bench-retrieval-"))
     from ragtune.runtime import configure_environment
 
     configure_environment(root)
@@ -122,13 +132,10 @@ def main() -> None:
     model = load_embedder(IndexConfig())
     print(f"ragtune retrieval benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
     print(f"machine: {platform.processor() or platform.machine()}, {platform.platform()}")
-    results = {}
     settings = project(root, "realdocs")
     (settings.path(settings.data.raw_dir)).mkdir(parents=True, exist_ok=True)
     docs, questions = realdocs()
-    results["real docs (57 READMEs, 72 questions)"] = evaluate(
-        settings, model, docs, questions, "real docs"
-    )
+    evaluate(settings, model, docs, questions, "real docs (57 READMEs, 72 questions)")
     if not args.skip_demo:
         from ragtune.data.generate import GeneratorSpec, write_corpus
         from ragtune.data.load import load_dataset
@@ -142,12 +149,10 @@ def main() -> None:
         prepared = settings.path(settings.prepare.prepared_dir)
         demo_docs = load_dataset(DOCS, prepared)
         demo_questions = load_dataset(QA, prepared)
-        results[f"demo corpus ({len(demo_questions)} questions, all splits)"] = evaluate(
-            settings, model, demo_docs, demo_questions, "demo"
-        )
-    for label, table in results.items():
-        print_table(label, table)
-    shutil.rmtree(root, ignore_errors=True)
+        label = f"demo corpus ({len(demo_questions)} questions, all splits)"
+        evaluate(settings, model, demo_docs, demo_questions, label)
+    if args.workdir is None:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":
