@@ -111,7 +111,7 @@ class IndexConfig(Section):
     """metrics.json and manifest.json of the latest build (DVC metrics, MLflow artefact)."""
     k: int = Field(5, ge=1, le=100)
     """Cut-off for recall@k and the default of `ragtune index query`."""
-    retrieval: Literal["dense", "sparse", "hybrid"] = "dense"
+    retrieval: Literal["dense", "sparse", "hybrid"] = "hybrid"
     """dense (embeddings), sparse (BM25 keywords) or hybrid (both, fused by RRF)."""
     eval_split: Literal["train", "dev", "test"] = "dev"
     """QA split whose gold doc ids score retrieval after every build."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -117,14 +117,7 @@ def refresh_index(
                 if previous and _holds(db, previous, params, current):
                     return _unchanged(previous, revision, len(docs), timer)
                 drop_orphans(client, db, settings)
-                tokenizer = load_tokenizer(settings.index)
-                plan = plan_refresh(
-                    docs,
-                    previous_chunks,
-                    lambda batch: chunk_documents(
-                        batch, tokenizer, settings.index.chunk_size, settings.index.chunk_overlap
-                    ),
-                )
+                plan = plan_refresh(docs, previous_chunks, _chunker(settings))
                 _refuse_empty(plan.chunks, settings)
             name = _next_name(client, db, settings.index.collection_prefix, revision)
             built = _build_collection(
@@ -146,6 +139,22 @@ def refresh_index(
     counts = {**plan.counts, **built}
     logger.info("refresh %s → %s: %s", previous, name, counts)
     return RefreshResult(name, previous, revision, True, counts, timer.finish(), deleted)
+
+
+def _chunker(settings: Settings) -> Callable[[Sequence[dict[str, Any]]], list[Chunk]]:
+    """Chunk documents with the model's tokenizer, loaded only if some document needs it.
+
+    A refresh that only deletes documents never loads it (~0.5 s saved).
+    """
+    config = settings.index
+
+    def chunk(batch: Sequence[dict[str, Any]]) -> list[Chunk]:
+        if not batch:
+            return []
+        tokenizer = load_tokenizer(config)
+        return chunk_documents(batch, tokenizer, config.chunk_size, config.chunk_overlap)
+
+    return chunk
 
 
 def _build_collection(
