@@ -59,3 +59,16 @@ def test_blob_round_trip() -> None:
     back = sparse.SparseVector.from_bytes(*vector.to_bytes())
     assert np.array_equal(back.indices, vector.indices)
     assert np.allclose(back.values, vector.values)
+
+
+def test_retrieval_mode_is_validated_with_the_allowed_values() -> None:
+    from pathlib import Path
+
+    from ragtune.config import settings_from_dict
+    from ragtune.errors import ConfigError
+
+    assert settings_from_dict({}, Path("."), "params.yaml").index.retrieval == "hybrid"
+    with pytest.raises(ConfigError) as excinfo:
+        settings_from_dict({"index": {"retrieval": "bm25"}}, Path("."), "params.yaml")
+    message = str(excinfo.value)
+    assert "'index.retrieval' = 'bm25'" in message and "'sparse' or 'hybrid'" in message
