@@ -104,10 +104,17 @@ def data_revision_command(
     config = settings()
     revision = data_revision(config.project_dir, config.path(config.data.raw_dir))
     if as_json:
-        payload = {"id": revision.id, "snapshotted": revision.snapshotted, "files": revision.files}
+        payload = {
+            "id": revision.id,
+            "snapshotted": revision.snapshotted,
+            "reason": revision.reason,
+            "files": revision.files,
+        }
         typer.echo(json.dumps(payload, indent=2))
-    else:
-        typer.echo(revision.id)
+        return
+    typer.echo(revision.id)
+    if revision.reason:
+        typer.echo(f"note: {revision.reason}", err=True)
 
 
 @data_app.command("prepare")

@@ -32,7 +32,7 @@ def test_flow_trains_only_when_training_data_changes(validated_project) -> None:
     assert not skipped["trained"] and skipped["version"] is None
     assert "unchanged since version 1" in skipped["reason"]
 
-    edit_raw_and_prepare(settings, "behaviour", append_to_first("answer", " Glad to help."))
+    edit_raw_and_prepare(settings, "behaviour", append_to_first("question", " Please."))
     second = finetune_flow(project_dir=str(validated_project))
     assert second["trained"] and second["version"] == "2"
     assert "behaviour" in second["reason"]

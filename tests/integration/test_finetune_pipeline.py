@@ -114,6 +114,6 @@ def test_behaviour_change_retrains_docs_change_does_not(tiny_project) -> None:
     )
     decided = runner.invoke(app, ["-C", str(tiny_project), "finetune", "decide"])
     assert decided.output.startswith("skipped: ")
-    edit_raw_and_prepare(settings, "behaviour", append_to_first("answer", " Thanks."))
+    edit_raw_and_prepare(settings, "behaviour", append_to_first("question", " Thanks."))
     outcome = finetune_stage(settings, if_needed=True)
     assert outcome.version == "2" and "behaviour" in outcome.decision.reason
