@@ -160,14 +160,15 @@ def worker(engine: str, phase: str, points: int, path: str, queries: int) -> dic
     """One phase in this process; returns its figures."""
     store_class = ENGINES[engine]
     __import__(MODULES[engine])  # import time is not the store's
-    if phase == "load":
+    if phase in ("load", "load-raw"):
         started = time.perf_counter()
         store = store_class(path)
         store.create()
         for start in range(0, points, BATCH):
             store.upsert(start, _vectors(min(BATCH, points - start), seed=start))
         loaded = time.perf_counter() - started
-        store.finish_load()
+        if phase == "load":
+            store.finish_load()
         optimised = time.perf_counter() - started - loaded
         store.close()
         return {"load_s": loaded, "optimise_s": optimised, "load_peak_mb": _peak_mb()}
@@ -215,6 +216,9 @@ def main() -> None:
     parser.add_argument("--engines", nargs="+", default=list(ENGINES), choices=list(ENGINES))
     parser.add_argument("--timeout", type=float, default=900, help="seconds per phase")
     parser.add_argument("--queries", type=int, default=200, help="timed queries per store")
+    parser.add_argument(
+        "--no-optimise", action="store_true", help="query edge's plain segments (no HNSW build)"
+    )
     parser.add_argument("--worker", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -233,7 +237,9 @@ def main() -> None:
         for engine in args.engines:
             root = Path(tempfile.mkdtemp(prefix=f"ragtune-bench-store-{engine}-"))
             try:
-                load = run_phase(engine, "load", points, root / "store", args)
+                load = run_phase(
+                    engine, "load-raw" if args.no_optimise else "load", points, root / "store", args
+                )
                 figures = {**load}
                 if "error" not in load:
                     figures |= run_phase(engine, "query", points, root / "store", args)
