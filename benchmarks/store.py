@@ -5,6 +5,7 @@ Synthetic unit 384-d vectors with a ~600 B payload (doc_id, text), 2 chunks per 
 loads and closes; a second reopens, runs 200 top-10 queries (p50/p95) and deletes 0.2 % of the
 docs by a doc_id filter. Prints one table, with the machine and date.
 
+    .venv/bin/pip install qdrant-edge-py==0.9.0   # the `bench` extra of pyproject.toml
     .venv/bin/python benchmarks/store.py --points 10000 100000
 """
 
