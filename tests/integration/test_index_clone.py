@@ -83,3 +83,26 @@ def test_server_or_unknown_layout_declines(tmp_path) -> None:
         assert not client.collection_exists("v-2")
     finally:
         client.close()
+
+
+def test_folder_left_by_a_killed_refresh_is_not_loaded_into_a_new_collection(tmp_path) -> None:
+    import shutil
+
+    path = tmp_path / "qdrant"
+    client = QdrantClient(path=str(path))
+    try:
+        store.create_collection(client, "v-1", 8)
+        _write(client, "v-1", _chunks(5), seed=1)
+    finally:
+        client.close()
+    # Killed after writing the folder, before meta.json named it.
+    shutil.copytree(path / "collection" / "v-1", path / "collection" / "v-2")
+    shutil.copytree(path / "collection" / "v-1", path / "collection" / "v-3")
+    client = QdrantClient(path=str(path))
+    try:
+        store.create_collection(client, "v-2", 8)
+        assert client.count("v-2").count == 0
+        assert clone_collection(client, "v-2", "v-3")
+        assert client.count("v-3").count == 0
+    finally:
+        client.close()

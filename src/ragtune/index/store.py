@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -105,6 +106,10 @@ def create_collection(client: QdrantClient, name: str, dimension: int) -> None:
     """Cosine dense + IDF-weighted sparse vectors, with a keyword payload index on doc_id."""
     from qdrant_client import models
 
+    if is_local(client) and name not in client._client.collections:
+        # A refresh killed before local mode saved meta.json can leave the folder with points
+        # in it; local mode would load them into the new collection.
+        shutil.rmtree(client._client._collection_path(name), ignore_errors=True)
     client.create_collection(
         name,
         vectors_config={
