@@ -18,12 +18,14 @@ from great_expectations.data_context.types.base import ProgressBarsConfig
 
 from ragtune.config import ValidateConfig
 from ragtune.data.load import iter_jsonl, load_all, write_jsonl
+from ragtune.data.owned import refuse_foreign, write_marker
 from ragtune.data.schema import SKIPPED_INPUTS
 from ragtune.data.suites import Table, build_tables, expectations_for
 
 log = logging.getLogger(__name__)
 SITE_NAME = "ragtune"
 SUMMARY_FILE = "summary.json"
+QUARANTINE = "quarantine"
 
 
 @dataclass
@@ -167,18 +169,27 @@ def run_suites(
 
 
 def _quarantine(
-    data: dict[str, list[dict[str, Any]]], bad_rows: dict[str, set[int]], quarantine_dir: Path
+    data: dict[str, list[dict[str, Any]]],
+    bad_rows: dict[str, set[int]],
+    quarantine_dir: Path,
+    owned: set[str],
 ) -> dict[str, str]:
-    """Write the failing rows of each dataset (with their line number) to quarantine files."""
+    """Write the failing rows of each dataset (with their line number) to quarantine files.
+
+    Only files this stage listed in its marker (``owned``) are ever removed.
+    """
     written = {}
     for name, rows in bad_rows.items():
         path = quarantine_dir / f"{name}.jsonl"
         if not rows:
-            path.unlink(missing_ok=True)
+            if path.name in owned:
+                path.unlink(missing_ok=True)
             continue
         quarantined = [{"line": n, **data[name][n - 1]} for n in sorted(rows)]
         write_jsonl(path, quarantined)
         written[name] = str(path)
+    if quarantine_dir.is_dir():
+        write_marker(quarantine_dir, QUARANTINE, (Path(path).name for path in written.values()))
     return written
 
 
@@ -187,6 +198,7 @@ def validate_prepared(
 ) -> ValidationReport:
     """Validate prepared data; write Data Docs, summary.json and quarantine files."""
     data = load_all(prepared_dir)
+    owned = refuse_foreign(quarantine_dir, QUARANTINE, "validate.quarantine_dir")
     reports_dir.mkdir(parents=True, exist_ok=True)
     failures, bad_rows, evaluated = run_suites(data, config, reports_dir)
     skipped_path = prepared_dir / SKIPPED_INPUTS
@@ -198,7 +210,7 @@ def validate_prepared(
         failures=failures,
         skipped_inputs=skipped,
         data_docs=str((reports_dir / "data_docs" / "index.html").resolve()),
-        quarantine=_quarantine(data, bad_rows, quarantine_dir),
+        quarantine=_quarantine(data, bad_rows, quarantine_dir, owned),
     )
     summary = {
         key: value
