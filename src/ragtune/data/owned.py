@@ -39,7 +39,9 @@ def refuse_foreign(directory: Path, stage: str, key: str) -> set[str]:
         if entry.name not in owned and entry != marker_path(directory, stage)
     )
     if foreign:
-        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        shown = ", ".join(foreign[:5]) + (
+            f" and {len(foreign) - 5} more" if len(foreign) > 5 else ""
+        )
         raise ConfigError(
             f"{key} = {directory}: holds files ragtune {stage} did not write ({shown}); "
             "nothing was changed: move them away (an output of an older ragtune may simply be "

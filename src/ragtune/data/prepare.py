@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 import tempfile
 import unicodedata
-from pathlib import Path
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from ragtune.config import PrepareConfig
@@ -72,7 +72,11 @@ def _remove_owned(directory: Path, names: Iterable[str]) -> None:
     if not directory.is_dir():
         return
     marker = marker_path(directory, STAGE)
-    for path in (*(directory / name for name in names), marker, marker.with_name(marker.name + ".tmp")):
+    for path in (
+        *(directory / name for name in names),
+        marker,
+        marker.with_name(marker.name + ".tmp"),
+    ):
         path.unlink(missing_ok=True)
     try:
         directory.rmdir()
