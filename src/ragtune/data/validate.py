@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import great_expectations as gx
-from great_expectations.checkpoint import UpdateDataDocsAction
 from great_expectations.data_context.types.base import ProgressBarsConfig
+from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
 from ragtune.config import ValidateConfig
 from ragtune.data.load import iter_jsonl, load_all, write_jsonl
 from ragtune.data.owned import refuse_foreign, write_marker
+from ragtune.data.report_values import clip, clip_all, safe_suite_result
 from ragtune.data.schema import SKIPPED_INPUTS
 from ragtune.data.suites import Table, build_tables, expectations_for
 
@@ -113,8 +114,8 @@ def _failures(table: Table, results: Any, example_rows: int) -> tuple[list, set[
         examples = [
             {
                 "line": _plain(item.get("row")),
-                table.id_column: _plain(item.get(table.id_column)),
-                column: _plain(item.get(column)),
+                table.id_column: clip(_plain(item.get(table.id_column))),
+                column: clip_all(_plain(item.get(column))),
             }
             for item in indexed[:example_rows]
         ]
@@ -128,6 +129,19 @@ def _failures(table: Table, results: Any, example_rows: int) -> tuple[list, set[
             )
         )
     return failures, bad_rows
+
+
+def _render_data_docs(context: Any, run_results: dict[Any, Any]) -> None:
+    """Data Docs pages from copies of the results whose values are cut and HTML-escaped."""
+    for identifier, run_result in run_results.items():
+        context.validation_results_store.set(identifier, safe_suite_result(run_result))
+        context.build_data_docs(
+            site_names=[SITE_NAME],
+            resource_identifiers=[
+                identifier,
+                ExpectationSuiteIdentifier(name=run_result.suite_name),
+            ],
+        )
 
 
 def run_suites(
@@ -152,7 +166,6 @@ def run_suites(
             gx.Checkpoint(
                 name=f"checkpoint_{table.name}",
                 validation_definitions=[definition],
-                actions=[UpdateDataDocsAction(name="data_docs", site_names=[SITE_NAME])],
                 result_format={
                     "result_format": "COMPLETE",
                     "unexpected_index_column_names": ["row", table.id_column],
@@ -160,6 +173,7 @@ def run_suites(
             )
         )
         result = checkpoint.run(batch_parameters={"dataframe": table.frame})
+        _render_data_docs(context, result.run_results)
         for run_result in result.run_results.values():
             evaluated += len(run_result.results)
             table_failures, rows = _failures(table, run_result, config.example_rows)
@@ -202,7 +216,9 @@ def validate_prepared(
     reports_dir.mkdir(parents=True, exist_ok=True)
     failures, bad_rows, evaluated = run_suites(data, config, reports_dir)
     skipped_path = prepared_dir / SKIPPED_INPUTS
-    skipped = [row for _, row in iter_jsonl(skipped_path)] if skipped_path.exists() else []
+    skipped = (
+        [clip_all(row) for _, row in iter_jsonl(skipped_path)] if skipped_path.exists() else []
+    )
     report = ValidationReport(
         success=not failures,
         row_counts={name: len(rows) for name, rows in data.items()},
