@@ -61,12 +61,23 @@ def test_removing_more_than_the_configured_share_refuses_saying_how_many(folder,
         (folder / "guides" / f"doc{n}.md").unlink()
     with pytest.raises(
         DataFormatError,
-        match=r"would remove 7 of the 10 docs .*70% > data.import_max_removal_share 50%",
+        match=r"would remove 7 of the 10 imported docs .*70% > data.import_max_removal_share 50%",
     ):
         import_folder(folder, raw_dir, options())
     assert len(doc_ids(raw_dir)) == 10
     report = import_folder(folder, raw_dir, options(max_removal_share=0.8))
     assert len(report.changes.removed) == 7 and len(doc_ids(raw_dir)) == 3
+
+
+def test_replacing_a_corpus_no_import_wrote_is_not_a_removal(folder, tmp_path):
+    raw_dir = tmp_path / "raw"
+    raw_dir.mkdir()
+    demo = [{"doc_id": f"demo-{n}", "title": "T", "text": TEXT.format(n)} for n in range(30)]
+    (raw_dir / "docs.jsonl").write_text("".join(json.dumps(row) + "\n" for row in demo))
+    report = import_folder(folder, raw_dir, options())
+    assert len(report.changes.removed) == 30 and len(doc_ids(raw_dir)) == 10
+    with pytest.raises(DataFormatError, match="no file to import"):
+        import_folder(folder, raw_dir, options(globs=("*.nothing",)))
 
 
 def test_excludes_and_globs_use_gitignore_patterns(folder, tmp_path):

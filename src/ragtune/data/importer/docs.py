@@ -88,7 +88,10 @@ def import_folder(
             for path, reason in run.skipped:
                 skipped_out.write(_jsonl({"path": path, "reason": reason}))
         changes = diff_docs(old_docs, run.new_docs)
-        refuse_removals(source_dir, docs_file, options, len(paths), len(old_docs), changes)
+        imported = {doc_id for entry in old_manifest.values() for doc_id in entry.doc_ids}
+        refuse_removals(
+            source_dir, docs_file, options, len(paths), len(old_docs), changes, imported
+        )
         for temp, target in zip(temporaries, targets, strict=True):
             os.replace(temp, target)
     finally:

@@ -84,24 +84,34 @@ def refuse_removals(
     files: int,
     previous_docs: int,
     changes: ChangeSummary,
+    imported_ids: set[str],
 ) -> None:
-    """Refuse an import that matched no file or removes too much, unless removals are allowed."""
+    """Refuse an import that matched no file or removes too much, unless removals are allowed.
+
+    The share counts only docs a previous import wrote (``imported_ids``): replacing the
+    generated demo corpus with your own folder is the expected first import.
+    """
     if options.allow_removals:
         return
-    removed = len(changes.removed)
     patterns = " ".join(
         [f"--glob '{g}'" for g in options.globs] + [f"--exclude '{e}'" for e in options.excludes]
     )
-    if files == 0:
+    if files == 0 and previous_docs:
         raise DataFormatError(
             f"{source_dir}: no file to import{f' matches {patterns}' if patterns else ''}; this "
             f"would remove all {previous_docs} docs of {docs_file}; nothing was changed. Check the "
             "folder and patterns, or pass --allow-removals to empty the corpus"
         )
-    share = removed / previous_docs if previous_docs else 0.0
+    if files == 0 and not previous_docs:
+        raise DataFormatError(
+            f"{source_dir}: no file to import{f' matches {patterns}' if patterns else ''}"
+        )
+    removed = sum(1 for doc_id in changes.removed if doc_id in imported_ids)
+    share = removed / len(imported_ids) if imported_ids else 0.0
     if share > options.max_removal_share:
         raise DataFormatError(
-            f"{source_dir}: this import would remove {removed} of the {previous_docs} docs in "
+            f"{source_dir}: this import would remove {removed} of the {len(imported_ids)} "
+            f"imported docs in "
             f"{docs_file} ({share:.0%} > data.import_max_removal_share "
             f"{options.max_removal_share:.0%}); nothing was changed. Check {patterns or 'the folder'}"
             ", or pass --allow-removals if the documents are really gone"
