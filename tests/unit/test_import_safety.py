@@ -158,13 +158,14 @@ def test_import_qa_refuses_a_mapped_column_the_file_lacks(folder, tmp_path):
     raw_dir = tmp_path / "raw"
     import_folder(folder, raw_dir, options())
     qa_file = tmp_path / "qa.csv"
-    qa_file.write_text("question,answer,doc_ids\nWhat is it?,Topic 1.,guides-doc1-md\n")
+    qa_file.write_text("question,answer,doc_ids\nWhat is it?,Topic 1.,guides/doc1.md\n")
     with pytest.raises(
         DataFormatError,
         match=r"--map question=nope: no column 'nope' \(columns present: answer, doc_ids, question\)",
     ):
         import_qa(qa_file, raw_dir, QaImportOptions(column_map={"question": "nope"}))
     assert not (raw_dir / "qa.jsonl").exists()
+    assert import_qa(qa_file, raw_dir, QaImportOptions()) == {"train": 1, "dev": 0, "test": 0}
 
 
 KILLED_IMPORT = """
