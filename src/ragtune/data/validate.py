@@ -17,6 +17,7 @@ from great_expectations.data_context.types.base import ProgressBarsConfig
 from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
 from ragtune.config import ValidateConfig
+from ragtune.data.gate import HASH_KEY, SUMMARY_FILE, prepared_data_hash
 from ragtune.data.load import iter_jsonl, load_all, write_jsonl
 from ragtune.data.owned import refuse_foreign, write_marker
 from ragtune.data.report_values import clip, clip_all, safe_suite_result
@@ -25,7 +26,6 @@ from ragtune.data.suites import Table, build_tables, expectations_for
 
 log = logging.getLogger(__name__)
 SITE_NAME = "ragtune"
-SUMMARY_FILE = "summary.json"
 QUARANTINE = "quarantine"
 
 
@@ -210,7 +210,12 @@ def _quarantine(
 def validate_prepared(
     prepared_dir: Path, config: ValidateConfig, reports_dir: Path, quarantine_dir: Path
 ) -> ValidationReport:
-    """Validate prepared data; write Data Docs, summary.json and quarantine files."""
+    """Validate prepared data; write Data Docs, summary.json and quarantine files.
+
+    summary.json records the verdict with the hash of exactly the files validated, which the
+    gate (:func:`ragtune.data.gate.require_validated`) checks before any downstream stage.
+    """
+    prepared_hash = prepared_data_hash(prepared_dir)
     data = load_all(prepared_dir)
     owned = refuse_foreign(quarantine_dir, QUARANTINE, "validate.quarantine_dir")
     reports_dir.mkdir(parents=True, exist_ok=True)
@@ -233,6 +238,7 @@ def validate_prepared(
         for key, value in asdict(report).items()
         if key not in ("data_docs", "quarantine")
     }
+    summary[HASH_KEY] = prepared_hash
     (reports_dir / SUMMARY_FILE).write_text(
         json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
