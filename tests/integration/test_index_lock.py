@@ -26,6 +26,7 @@ from ragtune.index.lock import (
     server_lease,
 )
 from ragtune.index.refresh import refresh_index
+from ragtune.stages import validate_stage
 
 pytestmark = pytest.mark.slow
 
@@ -58,7 +59,8 @@ def expected_chunks(settings) -> int:
     return len(chunk_documents(raw_docs(settings), tokenizer, size, overlap))
 
 
-def test_a_second_refresh_refuses_then_waits_and_nothing_is_mixed(demo_project):
+def test_a_second_refresh_refuses_then_waits_and_nothing_is_mixed(validated_project):
+    demo_project = validated_project
     settings = set_index_params(demo_project, lock_timeout_seconds=0)
     first = start_refresh(demo_project)
     owner = wait_for_owner(settings, first)
@@ -76,6 +78,7 @@ def test_a_second_refresh_refuses_then_waits_and_nothing_is_mixed(demo_project):
         doc["text"] += " Revised: the service interval is now twelve months."
     write_docs_and_prepare(settings, docs)
     settings = set_index_params(demo_project, lock_timeout_seconds=300)
+    validate_stage(settings)
     first = start_refresh(demo_project)
     wait_for_owner(settings, first)
     result = refresh_index(settings, show_progress=False)  # waits for the first, then agrees
