@@ -156,10 +156,10 @@ def main() -> None:
     _delete(docs, deleted_docs / len(docs), settings.data.seed + 2)
     write_jsonl(raw_dir / DOCS.filename, docs)
     prepare(raw_dir, prepared_dir, settings.prepare)
-    import ragtune.index.refresh as refresh_module
+    import ragtune.index.build as build_module
 
-    cloning = refresh_module.clone_collection
-    refresh_module.clone_collection = lambda *_: False  # the previous behaviour: copy all
+    cloning = build_module.clone_collection
+    build_module.clone_collection = lambda *_: False  # the previous behaviour: copy all
     try:
         copied, copied_seconds = _timed(
             f"(e0) refresh, {deleted_docs} more deleted, copying every point",
@@ -169,7 +169,7 @@ def main() -> None:
             model,
         )
     finally:
-        refresh_module.clone_collection = cloning
+        build_module.clone_collection = cloning
 
     questions = [row["question"] for row in load_dataset(QA, prepared_dir)][: args.queries]
     latencies = {mode: [] for mode in ("dense", "hybrid")}

@@ -12,22 +12,19 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-
-import numpy as np
 
 from ragtune.data.load import load_dataset
 from ragtune.data.schema import DOCS
 from ragtune.data.versioning import data_revision
 from ragtune.errors import RetrievalIndexError
 from ragtune.index import manifest, sparse, store
+from ragtune.index.build import build_collection
 from ragtune.index.chunk import Chunk, chunk_documents
-from ragtune.index.clone import clone_collection
 from ragtune.index.diff import doc_hash, plan_refresh
-from ragtune.index.embed import embed_texts, load_embedder, load_tokenizer
+from ragtune.index.embed import load_tokenizer
 from ragtune.index.gc import collect_garbage, drop_orphans
 from ragtune.index.lock import holding_index_lock
 
@@ -129,13 +126,14 @@ def refresh_index(
                 plan = plan_refresh(docs, previous_chunks, _chunker(settings))
                 _refuse_empty(plan.chunks, settings)
             name = _next_name(client, db, settings.index.collection_prefix, revision)
-            built = _build_collection(
+            built = build_collection(
                 client,
                 db,
                 name,
                 plan.chunks,
                 previous,
                 revision,
+                params,
                 settings,
                 embedder,
                 show_progress,
@@ -164,117 +162,6 @@ def _chunker(settings: Settings) -> Callable[[Sequence[dict[str, Any]]], list[Ch
         return chunk_documents(batch, tokenizer, config.chunk_size, config.chunk_overlap)
 
     return chunk
-
-
-def _build_collection(
-    client: QdrantClient,
-    db: sqlite3.Connection,
-    name: str,
-    chunks: list[IndexedChunk],
-    previous: str | None,
-    revision: str,
-    settings: Settings,
-    embedder: SentenceTransformer | None,
-    show_progress: bool,
-    timer: PhaseTimer,
-) -> dict[str, int]:
-    """Fill the new collection with ``chunks``; return counts (embedded, reused, written).
-
-    It starts as a copy of the previous collection where the engine can copy without Python
-    touching every point (see :mod:`ragtune.index.clone`); then only the points that went away
-    are deleted and only new or changed chunks are written. Otherwise it starts empty and every
-    chunk is written. Vectors come from the cache by content hash; cached points are written in
-    a worker thread while the main thread embeds the texts never seen before.
-    """
-    model_key = settings.index.embedding_model
-    manifest.record_collection(db, name, revision, index_params(settings), chunks)
-    with timer.phase("copy"):
-        base = _start_from_previous(client, db, previous, name, settings)
-        wanted = {item.chunk.chunk_id: item.chunk for item in chunks}
-        if base is not None:
-            store.delete_points(client, name, [i for i in base if i not in wanted])
-        # Chunk equality covers id, text, title, source and position, so a changed payload
-        # is rewritten even when its id (doc, position, text hash) stayed the same.
-        to_write = [c for c in wanted.values() if base is None or base.get(c.chunk_id) != c]
-    cache = manifest.cached_vectors(db, model_key, (c.content_hash for c in to_write))
-    terms = _sparse_vectors(db, to_write)
-    missing = {c.content_hash: c.text for c in to_write if c.content_hash not in cache}
-    model = (embedder or load_embedder(settings.index)) if missing else None
-    if base is None:
-        dimension = model.get_embedding_dimension() if model else len(next(iter(cache.values())))
-        store.create_collection(client, name, dimension)
-    carried = [c for c in to_write if c.content_hash in cache]
-    fresh = [c for c in to_write if c.content_hash not in cache]
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        copying = pool.submit(
-            store.upsert_chunks,
-            client,
-            name,
-            carried,
-            _stack(cache, carried),
-            [terms[chunk.content_hash] for chunk in carried],
-            revision,
-            show_progress and model is None,
-        )
-        with timer.phase("embed"):
-            if model is not None:
-                texts = list(missing.values())
-                vectors = embed_texts(model, texts, settings.index.batch_size, show_progress)
-                new = dict(zip(missing, vectors, strict=True))
-                manifest.store_vectors(db, model_key, new)
-                cache.update(new)
-        with timer.phase("write"):
-            copying.result()
-    with timer.phase("write"):
-        store.upsert_chunks(
-            client,
-            name,
-            fresh,
-            _stack(cache, fresh),
-            [terms[chunk.content_hash] for chunk in fresh],
-            revision,
-            show_progress,
-        )
-        manifest.mark_complete(db, name)
-    return {
-        "chunks_embedded": len(missing),
-        "chunks_reused": len(chunks) - len(fresh),
-        "points_written": len(to_write),
-        "points_copied_by_engine": 0 if base is None else len(chunks) - len(to_write),
-    }
-
-
-def _start_from_previous(
-    client: QdrantClient,
-    db: sqlite3.Connection,
-    previous: str | None,
-    name: str,
-    settings: Settings,
-) -> dict[str, Chunk] | None:
-    """Copy the previous collection into ``name``; its chunks by id, or None when not copied.
-
-    Only a complete collection built with these same params qualifies: its points then carry
-    exactly the payload and both vectors this build would write for the same chunk.
-    """
-    if previous is None:
-        return None
-    info = manifest.collection_info(db, previous)
-    if info is None or info["status"] != "complete" or info["params"] != index_params(settings):
-        return None
-    if not clone_collection(client, previous, name):
-        return None
-    if store.is_local(client):
-        store.skip_local_fsync(client, name)
-    return {item.chunk.chunk_id: item.chunk for item in manifest.collection_chunks(db, previous)}
-
-
-def _sparse_vectors(db: sqlite3.Connection, chunks: list[Chunk]) -> dict[str, sparse.SparseVector]:
-    """BM25 vectors by content hash: cached ones reused, the others encoded and cached."""
-    texts = {chunk.content_hash: chunk.text for chunk in chunks}
-    found = manifest.cached_sparse(db, sparse.ENCODER, texts)
-    new = {h: sparse.encode_document(text) for h, text in texts.items() if h not in found}
-    manifest.store_sparse(db, sparse.ENCODER, new)
-    return {**found, **new}
 
 
 def _holds(
@@ -324,13 +211,6 @@ def _refuse_empty(chunks: list[IndexedChunk], settings: Settings) -> None:
         raise RetrievalIndexError(
             f"{prepared}: no document has text to index; run `ragtune data prepare`"
         )
-
-
-def _stack(cache: dict[str, np.ndarray], chunks: list[Chunk]) -> np.ndarray:
-    """Vectors of ``chunks`` in order, from the content-hash cache."""
-    if not chunks:
-        return np.zeros((0, 0), dtype=np.float32)
-    return np.stack([cache[chunk.content_hash] for chunk in chunks])
 
 
 def _next_name(client: QdrantClient, db: sqlite3.Connection, prefix: str, revision: str) -> str:
