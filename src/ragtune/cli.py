@@ -17,6 +17,7 @@ from ragtune.cli_context import State, settings
 from ragtune.data.importer.commands import import_command, import_qa_command
 from ragtune.errors import RagtuneError
 from ragtune.index.commands import index_app
+from ragtune.release.commands import release_app
 from ragtune.runtime import configure_environment
 from ragtune.train.commands import finetune_app
 
@@ -33,6 +34,7 @@ data_app.command("import")(import_command)
 data_app.command("import-qa")(import_qa_command)
 app.add_typer(index_app, name="index")
 app.add_typer(finetune_app, name="finetune")
+app.add_typer(release_app, name="release")
 
 
 @app.callback()

@@ -205,7 +205,14 @@ class ReleaseConfig(Section):
     registered_model: str = "ragtune-generator"
     champion_alias: str = "champion"
     live_alias: str = "ragtune-live"
-    min_improvement: float = Field(0.0, ge=-1.0, le=1.0)
+    min_f1: float = Field(0.2, ge=0.0, le=1.0)
+    """First release only: the fine-tuned+RAG arm's token F1 must reach this floor."""
+    min_citation_accuracy: float = Field(0.5, ge=0.0, le=1.0)
+    """First release only: share of answers citing a gold document must reach this floor."""
+    max_f1_drop: float = Field(0.02, ge=0.0, le=1.0)
+    """A candidate may score at most this much F1 below the live release."""
+    max_citation_drop: float = Field(0.05, ge=0.0, le=1.0)
+    """A candidate's citation accuracy may be at most this much below the live release's."""
 
 
 class Settings(Section):

@@ -27,3 +27,7 @@ class RetrievalIndexError(RagtuneError):
 
 class FinetuneError(RagtuneError):
     """Fine-tuning cannot start or finish: a bad base model, LoRA setting or training data."""
+
+
+class ReleaseError(RagtuneError):
+    """A release cannot be prepared, gated, committed or rolled back; nothing live changed."""

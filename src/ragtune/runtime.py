@@ -9,6 +9,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+BASE_CACHE_ENV = "RAGTUNE_BASE_CACHE"
+"""Where a logged generator dequantises a packaged GGUF base on load (see train/pyfunc.py)."""
+
 
 def offline_defaults(project_dir: Path) -> dict[str, str]:
     """The environment defaults for a project rooted at ``project_dir``."""

@@ -38,6 +38,13 @@ TAG_RUN_ID = "run_id"
 METRIC_FT_SCORE = "ft_score"
 METRIC_FT_RAG_SCORE = "ft_rag_score"
 FINETUNED_ARM_METRICS = (METRIC_FT_SCORE, METRIC_FT_RAG_SCORE)
+# What the release gate compares (release/gate.py): the arm serving answers with.
+METRIC_FT_RAG_F1 = "ft_rag_f1"
+METRIC_FT_RAG_CITATION_ACCURACY = "ft_rag_citation_accuracy"
+# Tags of an evaluate run naming what it evaluated; a release pairs exactly these.
+TAG_ADAPTER_VERSION = "adapter_version"
+TAG_COLLECTION = "collection"
+EXPERIMENT_RELEASE = "ragtune-release"
 MODEL_ARTIFACT_PATH = "generator"
 
 
