@@ -32,6 +32,8 @@ TAG_TRAINING_DATA_PART = "training_data_hash.{part}"
 TAG_FINETUNE_CONFIG_HASH = "finetune_config_hash"
 TAG_RAW_FILE_MD5 = "raw_md5.{name}"
 TAG_RUN_ID = "run_id"
+TAG_CORPUS_REVISION = "corpus_revision"
+"""Newest QA/behaviour ``revision`` in the training data: facts newer than it are unseen."""
 
 # The evaluate stage logs one score in [0, 1] per arm; the finetune policy reads the
 # fine-tuned arms (fine-tuned model alone, and with retrieval) of the latest evaluate run.
