@@ -32,7 +32,9 @@ def rag_prompts(count: int) -> list[list[dict[str, str]]]:
     for row in tables["qa"][:count]:
         doc = docs[row["doc_ids"][0]]
         prompts.append(
-            build_messages(row["question"], [ContextChunk(doc["doc_id"], doc["text"], doc["title"])])
+            build_messages(
+                row["question"], [ContextChunk(doc["doc_id"], doc["text"], doc["title"])]
+            )
         )
     return prompts
 

@@ -16,8 +16,10 @@ import typer
 from ragtune.cli_context import State, settings
 from ragtune.data.importer.commands import import_command, import_qa_command
 from ragtune.errors import RagtuneError
+from ragtune.evaluate.commands import evaluate_command
 from ragtune.index.commands import index_app
 from ragtune.runtime import configure_environment
+from ragtune.serve.commands import ask_command
 from ragtune.train.commands import finetune_app
 
 app = typer.Typer(
@@ -33,6 +35,8 @@ data_app.command("import")(import_command)
 data_app.command("import-qa")(import_qa_command)
 app.add_typer(index_app, name="index")
 app.add_typer(finetune_app, name="finetune")
+app.command("ask")(ask_command)
+app.command("evaluate")(evaluate_command)
 
 
 @app.callback()

@@ -27,3 +27,7 @@ class RetrievalIndexError(RagtuneError):
 
 class FinetuneError(RagtuneError):
     """Fine-tuning cannot start or finish: a bad base model, LoRA setting or training data."""
+
+
+class EvaluationError(RagtuneError):
+    """Evaluation or answering cannot run: no questions, a bad question, nothing to compare."""

@@ -92,6 +92,4 @@ def load_base(settings: Settings, max_new_tokens: int) -> Generator:
 
 def without_adapter(finetuned: Generator) -> Generator:
     """The base arm from the fine-tuned generator's weights: no second copy in memory."""
-    return Generator(
-        finetuned.model, finetuned.tokenizer, "base", False, finetuned.max_new_tokens
-    )
+    return Generator(finetuned.model, finetuned.tokenizer, "base", False, finetuned.max_new_tokens)
