@@ -16,9 +16,11 @@ import typer
 from ragtune.cli_context import State, settings
 from ragtune.data.importer.commands import import_command, import_qa_command
 from ragtune.errors import RagtuneError
+from ragtune.evaluate.commands import evaluate_command
 from ragtune.index.commands import index_app
 from ragtune.release.commands import release_app
 from ragtune.runtime import configure_environment
+from ragtune.serve.commands import ask_command
 from ragtune.train.commands import finetune_app
 
 app = typer.Typer(
@@ -35,6 +37,8 @@ data_app.command("import-qa")(import_qa_command)
 app.add_typer(index_app, name="index")
 app.add_typer(finetune_app, name="finetune")
 app.add_typer(release_app, name="release")
+app.command("ask")(ask_command)
+app.command("evaluate")(evaluate_command)
 
 
 @app.callback()

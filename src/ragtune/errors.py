@@ -31,3 +31,7 @@ class FinetuneError(RagtuneError):
 
 class ReleaseError(RagtuneError):
     """A release cannot be prepared, gated, committed or rolled back; nothing live changed."""
+
+
+class EvaluationError(RagtuneError):
+    """Evaluation or answering cannot run: no questions, a bad question, nothing to compare."""
