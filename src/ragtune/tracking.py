@@ -42,8 +42,8 @@ METRIC_FT_SCORE = "ft_score"
 METRIC_FT_RAG_SCORE = "ft_rag_score"
 FINETUNED_ARM_METRICS = (METRIC_FT_SCORE, METRIC_FT_RAG_SCORE)
 # What the release gate compares (release/gate.py): the arm serving answers with.
-METRIC_FT_RAG_F1 = "ft_rag_f1"
-METRIC_FT_RAG_CITATION_ACCURACY = "ft_rag_citation_accuracy"
+METRIC_FT_RAG_F1 = "ft_rag/all/f1"
+METRIC_FT_RAG_CITATION_ACCURACY = "ft_rag/all/citation_accuracy"
 # Tags of an evaluate run naming what it evaluated; a release pairs exactly these.
 TAG_ADAPTER_VERSION = "adapter_version"
 TAG_COLLECTION = "collection"
