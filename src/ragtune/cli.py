@@ -21,6 +21,7 @@ from ragtune.index.commands import index_app
 from ragtune.release.commands import release_app
 from ragtune.runtime import configure_environment
 from ragtune.serve.commands import ask_command
+from ragtune.serve.server import serve_command
 from ragtune.train.commands import finetune_app
 
 app = typer.Typer(
@@ -39,6 +40,7 @@ app.add_typer(finetune_app, name="finetune")
 app.add_typer(release_app, name="release")
 app.command("ask")(ask_command)
 app.command("evaluate")(evaluate_command)
+app.command("serve")(serve_command)
 
 
 @app.callback()

@@ -228,6 +228,8 @@ class ReleaseConfig(Section):
 
     registered_model: str = "ragtune-generator"
     champion_alias: str = "champion"
+    hybrid_model: str = "ragtune-hybrid"
+    """Registered name of the whole hybrid (index copy + adapter) as one MLflow model."""
     live_alias: str = "ragtune-live"
     min_f1: float = Field(0.2, ge=0.0, le=1.0)
     """First release only: the fine-tuned+RAG arm's token F1 must reach this floor."""

@@ -10,71 +10,52 @@ import textwrap
 
 import mlflow
 import pytest
-from index_support import points_behind, raw_docs, write_docs_and_prepare
-from mlflow import MlflowClient
-from train_support import FAST_PARAMS, save_tiny_base, set_finetune_params
+from index_support import points_behind
+from release_support import live_pointers, new_candidate, release_first
 
 from ragtune import tracking
-from ragtune.config import Settings, load_settings
+from ragtune.config import Settings
 from ragtune.errors import ReleaseError
-from ragtune.index.refresh import refresh_index
 from ragtune.release import manifest as releases
 from ragtune.release.aliases import LiveIndexAlias
 from ragtune.release.promote import default_pointers, promote, recover, rollback
-from ragtune.train import run as finetune_stage
 
 MODEL = "ragtune-generator"
 pytestmark = pytest.mark.slow
 
 
-def record_evaluation(settings: Settings, version: str, collection: str, f1: float) -> str:
-    """An evaluate run of (version, collection) with chosen gate scores (the gate's input)."""
-    with tracking.stage_run(
-        tracking.EXPERIMENT_EVALUATE,
-        stage="evaluate",
-        data_revision="rev-test",
-        project_dir=settings.project_dir,
-        tags={tracking.TAG_ADAPTER_VERSION: version, tracking.TAG_COLLECTION: collection},
-    ) as run:
-        mlflow.log_metrics(
-            {tracking.METRIC_FT_RAG_F1: f1, tracking.METRIC_FT_RAG_CITATION_ACCURACY: 0.9}
-        )
-    return run.info.run_id
+HYBRID_FROM_ELSEWHERE = textwrap.dedent(
+    """
+    import json, sys
+    import mlflow.pyfunc, pandas as pd
+    model = mlflow.pyfunc.load_model("models:/ragtune-hybrid@champion")
+    out = model.predict(pd.DataFrame({"question": ["What is sold?", "Who approves?"], "k": [2, 3]}))
+    print(json.dumps(out.to_dict(orient="records")))
+    """
+)
 
 
-def live_pointers(settings: Settings) -> tuple[str | None, str | None]:
-    """(champion version, collection behind the live alias), read from MLflow and Qdrant."""
-    try:
-        version = str(MlflowClient().get_model_version_by_alias(MODEL, "champion").version)
-    except mlflow.exceptions.MlflowException:
-        version = None
-    return version, LiveIndexAlias(settings).current()
-
-
-def new_candidate(settings: Settings, f1: float) -> tuple[str, str]:
-    """Edit one document, refresh, fine-tune, and evaluate the pair with score ``f1``."""
-    docs = raw_docs(settings)
-    docs[0]["text"] += f" Revised with score {f1}."
-    write_docs_and_prepare(settings, docs)
-    collection = refresh_index(settings, show_progress=False).collection
-    version = finetune_stage.finetune(settings).version
-    record_evaluation(settings, version, collection, f1)
-    return version, collection
+def hybrid_answers(project_dir, tmp_dir=None) -> list[dict]:
+    """Load the registered hybrid from another working directory (no project files there)."""
+    elsewhere = project_dir.parent / "elsewhere"
+    elsewhere.mkdir(exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if k != "RAGTUNE_BASE_CACHE"}
+    out = subprocess.run(
+        [sys.executable, "-c", HYBRID_FROM_ELSEWHERE],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    rows = json.loads(out.stdout.strip().splitlines()[-1])
+    assert [len(row["retrieved_doc_ids"].split()) >= 1 for row in rows] == [True, True]
+    return rows
 
 
 @pytest.fixture
 def released(demo_project) -> Settings:
-    """A project with release r0001 live (adapter v1 + the first collection)."""
-    save_tiny_base(demo_project / "models" / "tiny")
-    set_finetune_params(demo_project, base_model="models/tiny", **FAST_PARAMS)
-    settings = load_settings(demo_project)
-    collection = refresh_index(settings, show_progress=False).collection
-    version = finetune_stage.finetune(settings).version
-    record_evaluation(settings, version, collection, 0.6)
-    result = promote(settings)
-    assert result.promoted and result.manifest.release_id == "r0001"
-    assert live_pointers(settings) == (version, collection)
-    return settings
+    return release_first(demo_project)
 
 
 class FailingLiveAlias(LiveIndexAlias):
@@ -96,6 +77,7 @@ def test_gate_and_a_failing_second_move_leave_the_live_release_untouched(
     assert item.metrics[tracking.METRIC_FT_RAG_F1] == pytest.approx(0.6)
     assert not releases.journal_path(released.project_dir).exists()
     before = live_pointers(released)
+    assert hybrid_answers(released.project_dir)
 
     new_candidate(released, f1=0.3)  # 0.3 < 0.6 - max_f1_drop
     result = promote(released)
@@ -106,7 +88,8 @@ def test_gate_and_a_failing_second_move_leave_the_live_release_untouched(
     version, collection = new_candidate(released, f1=0.7)
     failing = FailingLiveAlias(released)
     failing.keep = {before[1]}
-    pointers = [default_pointers(released)[0], (failing, "collection")]
+    generator, _, hybrid = default_pointers(released)
+    pointers = [generator, (failing, "collection"), hybrid]
     with pytest.raises(ReleaseError, match="failed at ragtune-live.*r0001 is live again"):
         promote(released, pointers=pointers)
     assert live_pointers(released) == before
@@ -143,7 +126,8 @@ KILL_BETWEEN_MOVES = textwrap.dedent(
 
     configure_environment(__import__("pathlib").Path(sys.argv[1]))
     settings = load_settings(__import__("pathlib").Path(sys.argv[1]))
-    pointers = [default_pointers(settings)[0], (KilledBeforeMove(settings), "collection")]
+    generator, _, hybrid = default_pointers(settings)
+    pointers = [generator, (KilledBeforeMove(settings), "collection"), hybrid]
     promote(settings, pointers=pointers)
     """
 )

@@ -15,15 +15,15 @@ if TYPE_CHECKING:
 
 
 class ChampionAlias:
-    """The registered-model alias (``release.champion_alias``) on the generator."""
+    """The registered-model alias (``release.champion_alias``) on the generator (or hybrid)."""
 
     name = "MLflow alias"
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, model: str | None = None) -> None:
         from mlflow import MlflowClient
 
         self.client = MlflowClient()
-        self.model = settings.release.registered_model
+        self.model = model or settings.release.registered_model
         self.alias = settings.release.champion_alias
 
     def current(self) -> str | None:

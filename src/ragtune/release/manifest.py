@@ -37,6 +37,8 @@ class ReleaseManifest:
     prompt_hash: str
     data_revision: str
     evaluation_run_id: str
+    hybrid_version: str = ""
+    """Version of ``release.hybrid_model`` (the index copy + adapter as one MLflow model)."""
     metrics: dict[str, float] = field(default_factory=dict)
     created_at: str = ""
     created_by: str = ""

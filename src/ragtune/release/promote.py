@@ -26,6 +26,7 @@ from ragtune.release.aliases import ChampionAlias, LiveIndexAlias
 from ragtune.release.checks import check_adapter, check_collection
 from ragtune.release.export import export_collection, export_dir, remove_export
 from ragtune.release.gate import GateResult, check_gate
+from ragtune.release.hybrid import log_and_register_hybrid
 from ragtune.release.manifest import ReleaseManifest
 from ragtune.train.prompt import HOUSE_STYLE_PROMPT
 
@@ -52,8 +53,14 @@ class PromoteResult:
 
 
 def default_pointers(settings: Settings) -> list[tuple[Pointer, str]]:
-    """The MLflow alias (set to the adapter version) then the Qdrant alias (the collection)."""
-    return [(ChampionAlias(settings), "adapter_version"), (LiveIndexAlias(settings), "collection")]
+    """What a release moves, in order, with the manifest field each is set to: the MLflow
+    alias on the generator, the Qdrant alias, and the MLflow alias on the hybrid model."""
+    hybrid = ChampionAlias(settings, settings.release.hybrid_model)
+    return [
+        (ChampionAlias(settings), "adapter_version"),
+        (LiveIndexAlias(settings), "collection"),
+        (hybrid, "hybrid_version"),
+    ]
 
 
 def prompt_hash() -> str:
@@ -167,20 +174,27 @@ def promote(
         if not gate.passed:
             mlflow.set_tag("outcome", "rejected by gate")
             return PromoteResult(gate, candidate, promoted=False)
-        target = export_dir(settings.project_dir, candidate.release_id)
-        try:
-            copied = export_collection(settings, candidate.collection, target)
-            if copied != candidate.points:
-                raise ReleaseError(
-                    f"exported {copied} of {candidate.points} points of {candidate.collection}"
-                )
-        except BaseException:
-            remove_export(settings.project_dir, candidate.release_id)
-            raise
+        candidate = replace(candidate, hybrid_version=_export_and_register(settings, candidate))
+        mlflow.log_dict(candidate.as_dict(), "release.json")
         switch(settings, candidate, live, pointers, new_release=True)
         mlflow.set_tags({"outcome": "promoted", "release_id": candidate.release_id})
         logger.info("release %s live (mlflow run %s)", candidate.release_id, run.info.run_id)
     return PromoteResult(gate, candidate, promoted=True)
+
+
+def _export_and_register(settings: Settings, candidate: ReleaseManifest) -> str:
+    """The release's own index copy and its hybrid MLflow model; nothing left if either fails."""
+    target = export_dir(settings.project_dir, candidate.release_id)
+    try:
+        copied = export_collection(settings, candidate.collection, target)
+        if copied != candidate.points:
+            raise ReleaseError(
+                f"exported {copied} of {candidate.points} points of {candidate.collection}"
+            )
+        return log_and_register_hybrid(settings, candidate, target)
+    except BaseException:
+        remove_export(settings.project_dir, candidate.release_id)
+        raise
 
 
 def rollback(

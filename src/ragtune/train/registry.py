@@ -75,7 +75,8 @@ def log_data_sample(examples: list[dict[str, Any]], rows: int) -> None:
         mlflow.log_artifact(str(path), artifact_path="data")
 
 
-def _requirements() -> list[str]:
+def pinned_requirements() -> list[str]:
+    """The packages a logged ragtune model needs, pinned to the versions installed here."""
     pinned = []
     for name in REQUIREMENTS:
         try:
@@ -111,7 +112,7 @@ def log_generator(settings: Settings, source: BaseModelSource, adapter_dir: Path
         artifacts=artifacts,
         model_config={**config, "max_new_tokens": settings.finetune.max_new_tokens},
         signature=SIGNATURE,
-        pip_requirements=_requirements(),
+        pip_requirements=pinned_requirements(),
     )
     return info.model_uri
 
