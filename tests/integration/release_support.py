@@ -14,7 +14,7 @@ from ragtune.config import Settings, load_settings
 from ragtune.index.refresh import refresh_index
 from ragtune.release.aliases import LiveIndexAlias
 from ragtune.release.promote import promote
-from ragtune.train import run as finetune_stage
+from ragtune.stages import finetune_stage, validate_stage
 
 MODEL = "ragtune-generator"
 
@@ -48,8 +48,9 @@ def new_candidate(settings: Settings, f1: float) -> tuple[str, str]:
     docs = raw_docs(settings)
     docs[0]["text"] += f" Revised with score {f1}."
     write_docs_and_prepare(settings, docs)
+    validate_stage(settings)
     collection = refresh_index(settings, show_progress=False).collection
-    version = finetune_stage.finetune(settings).version
+    version = finetune_stage(settings).version
     record_evaluation(settings, version, collection, f1)
     return version, collection
 
@@ -59,8 +60,9 @@ def release_first(demo_project: Path) -> Settings:
     save_tiny_base(demo_project / "models" / "tiny")
     set_finetune_params(demo_project, base_model="models/tiny", **FAST_PARAMS)
     settings = load_settings(demo_project)
+    validate_stage(settings)
     collection = refresh_index(settings, show_progress=False).collection
-    version = finetune_stage.finetune(settings).version
+    version = finetune_stage(settings).version
     record_evaluation(settings, version, collection, 0.6)
     result = promote(settings)
     assert result.promoted and result.manifest.release_id == "r0001"

@@ -27,9 +27,9 @@ def promote_command(
     ] = None,
 ) -> None:
     """Prepare, gate and commit a release; exit 1 when the gate rejects the candidate."""
-    from ragtune.release.promote import promote
+    from ragtune.stages import promote_stage
 
-    result = promote(settings(), adapter_version, collection)
+    result = promote_stage(settings(), adapter_version, collection)
     typer.echo(result.gate.render())
     manifest = result.manifest
     if not result.promoted:

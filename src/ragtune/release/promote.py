@@ -28,6 +28,7 @@ from ragtune.release.export import export_collection, export_dir, remove_export
 from ragtune.release.gate import GateResult, check_gate
 from ragtune.release.hybrid import log_and_register_hybrid
 from ragtune.release.manifest import ReleaseManifest
+from ragtune.stages import StepRunner, run_directly
 from ragtune.train.prompt import HOUSE_STYLE_PROMPT
 
 logger = logging.getLogger(__name__)
@@ -149,13 +150,38 @@ def promote(
     adapter_version: str | None = None,
     collection: str | None = None,
     pointers: Sequence[tuple[Pointer, str]] | None = None,
+    run_step: StepRunner = run_directly,
 ) -> PromoteResult:
-    """Prepare, gate and commit a release; the live release is untouched unless all succeed."""
+    """Prepare, gate and commit a release; the live release is untouched unless all succeed.
+
+    ``run_step`` is the stage's step runner (a Prefect flow shows each step as a task).
+    """
     pointers = list(pointers or default_pointers(settings))
     recover(settings, pointers)
-    candidate = prepare(settings, build_candidate(settings, adapter_version, collection))
+    candidate = run_step(
+        "prepare-release", prepare_candidate, settings, adapter_version, collection
+    )
     live = releases.live_manifest(settings.project_dir)
-    gate = check_gate(candidate.metrics, None if live is None else live.metrics, settings.release)
+    live_metrics = None if live is None else live.metrics
+    gate = run_step("gate-release", check_gate, candidate.metrics, live_metrics, settings.release)
+    return run_step("commit-release", commit_release, settings, candidate, gate, live, pointers)
+
+
+def prepare_candidate(
+    settings: Settings, adapter_version: str | None, collection: str | None
+) -> ReleaseManifest:
+    """The candidate release, its adapter loaded and its collection checked."""
+    return prepare(settings, build_candidate(settings, adapter_version, collection))
+
+
+def commit_release(
+    settings: Settings,
+    candidate: ReleaseManifest,
+    gate: GateResult,
+    live: ReleaseManifest | None,
+    pointers: Sequence[tuple[Pointer, str]],
+) -> PromoteResult:
+    """In one MLflow run: record the gate; when it passed, export, register and switch."""
     with tracking.stage_run(
         tracking.EXPERIMENT_RELEASE,
         stage="promote",
@@ -169,9 +195,9 @@ def promote(
     ) as run:
         import mlflow
 
-        mlflow.log_dict(candidate.as_dict(), "release.json")
         mlflow.log_text(gate.render(), "gate.txt")
         if not gate.passed:
+            mlflow.log_dict(candidate.as_dict(), "release.json")
             mlflow.set_tag("outcome", "rejected by gate")
             return PromoteResult(gate, candidate, promoted=False)
         candidate = replace(candidate, hybrid_version=_export_and_register(settings, candidate))
