@@ -167,30 +167,13 @@ def schedule(
 
 @app.command("demo")
 def demo() -> None:
-    """Run the pipeline end to end on the demo data (generate if absent, snapshot, dvc repro)."""
-    from ragtune.data.load import load_dataset
-    from ragtune.data.schema import QA
-    from ragtune.data.versioning import run_dvc
-    from ragtune.index.query import query_index
+    """Run the pipeline on the demo data (generate if absent) and answer from the live release."""
+    from ragtune.demo import run_demo
 
     config = settings()
-    raw_dir = config.path(config.data.raw_dir)
-    if not raw_dir.exists():
+    if not config.path(config.data.raw_dir).exists():
         data_generate(out=None, revision=None, seed=None, docs=None)
-    typer.echo("data revision: ", nl=False)
-    data_snapshot(push=True)
-    typer.echo("$ dvc repro")
-    run_dvc(config.project_dir, "repro", stream=True)
-    held_out = next(row for row in load_dataset(QA, raw_dir) if row["split"] == "test")
-    hits = query_index(config, held_out["question"], k=3)
-    typer.echo(f"\nA held-out question: {held_out['question']}")
-    typer.echo(f"expected source: {', '.join(held_out['doc_ids'])}; retrieved:")
-    for rank, hit in enumerate(hits, start=1):
-        typer.echo(f"  {rank}. [doc:{hit.doc_id}] {hit.title} ({hit.score:.3f})")
-    typer.echo(
-        "\nNext: `mlflow ui --backend-store-uri sqlite:///mlflow.db` for the runs, "
-        f"{config.path(config.validate_.reports_dir) / 'data_docs' / 'index.html'} for Data Docs."
-    )
+    run_demo(config, typer.echo)
 
 
 def main() -> None:
