@@ -204,6 +204,15 @@ def move_alias(client: QdrantClient, alias: str, collection: str) -> None:
     client.update_collection_aliases(change_aliases_operations=operations)
 
 
+def delete_alias(client: QdrantClient, alias: str) -> None:
+    """Remove ``alias`` if it exists."""
+    from qdrant_client import models
+
+    if alias in aliases(client):
+        operation = models.DeleteAliasOperation(delete_alias=models.DeleteAlias(alias_name=alias))
+        client.update_collection_aliases(change_aliases_operations=[operation])
+
+
 def scroll_points(client: QdrantClient, name: str, with_vectors: bool) -> Iterator[Any]:
     """Every point of a collection, page by page."""
     offset = None
