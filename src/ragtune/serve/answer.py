@@ -52,11 +52,19 @@ class Retriever:
     collection: str
     embedder: SentenceTransformer
     batch_size: int = 64
+    retrieval: str = "hybrid"
+    """index.retrieval: dense, sparse or hybrid."""
 
     def search(self, questions: Sequence[str], k: int) -> list[list[Hit]]:
         """Top ``k`` chunks per question; the query embedding is one batched call."""
         return query_collection(
-            self.client, self.collection, self.embedder, questions, k, self.batch_size
+            self.client,
+            self.collection,
+            self.embedder,
+            questions,
+            k,
+            self.batch_size,
+            self.retrieval,
         )
 
 
@@ -71,7 +79,7 @@ def open_retriever(
     with store.open_store(settings) as client:
         target = resolve(client, name or settings.index.staging_alias)
         model = embedder or load_embedder(settings.index)
-        yield Retriever(client, target, model, settings.index.batch_size)
+        yield Retriever(client, target, model, settings.index.batch_size, settings.index.retrieval)
 
 
 @dataclass

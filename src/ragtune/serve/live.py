@@ -58,7 +58,9 @@ def load_release(settings: Settings, manifest: ReleaseManifest, embedder: Any) -
     adapter = find_adapter(settings, manifest.adapter_version)
     generator = load_finetuned(adapter, settings.finetune.max_new_tokens)
     client = QdrantClient(path=str(index_dir))
-    retriever = Retriever(client, manifest.collection, embedder, settings.index.batch_size)
+    retriever = Retriever(
+        client, manifest.collection, embedder, settings.index.batch_size, settings.index.retrieval
+    )
     logger.info("loaded release %s (%s)", manifest.release_id, adapter.label)
     return LoadedRelease(manifest, generator, retriever)
 
