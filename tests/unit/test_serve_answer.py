@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pytest
+from train_support import chat_tokenizer, tiny_causal_lm
 
 from ragtune.index.query import Hit
 from ragtune.serve.answer import Generator, answer, generate_batch
 from ragtune.train.prompt import build_messages
-from tests.train_support import chat_tokenizer, tiny_causal_lm
 
 QUESTIONS = [
     "What is a briost?",
