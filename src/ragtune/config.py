@@ -108,7 +108,7 @@ class IndexConfig(Section):
     manifest_path: Path = Path("data/index/manifest.sqlite")
     """What each collection holds (chunk ids, content hashes) plus the vector cache."""
     reports_dir: Path = Path("reports/index")
-    """metrics.json and manifest.json of the latest build (DVC metrics, MLflow artefact)."""
+    """manifest.json, metrics.json and scores.json of the latest build (DVC, MLflow artefacts)."""
     k: int = Field(5, ge=1, le=100)
     """Cut-off for recall@k and the default of `ragtune index query`."""
     eval_split: Literal["train", "dev", "test"] = "dev"
@@ -149,7 +149,7 @@ class FinetuneConfig(Section):
     output_dir: Path = Path("models/finetune")
     """Scratch space for the trainer and the adapter before it is logged to MLflow."""
     reports_dir: Path = Path("reports/finetune")
-    """summary.json: the last decision, run and registered version (a DVC metrics file)."""
+    """summary.json (the last decision, run, version); metrics.json and loss curves for DVC."""
     lora: LoraSettings = Field(default_factory=LoraSettings)
     seed: int = 7
     max_steps: int = Field(30, ge=1)

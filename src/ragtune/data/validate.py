@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from ragtune.data.suites import Table, build_tables, expectations_for
 log = logging.getLogger(__name__)
 SITE_NAME = "ragtune"
 SUMMARY_FILE = "summary.json"
+METRICS_FILE = "metrics.json"
 
 
 @dataclass
@@ -48,6 +50,16 @@ class ValidationReport:
     skipped_inputs: list[dict[str, Any]] = field(default_factory=list)
     data_docs: str = ""
     quarantine: dict[str, str] = field(default_factory=dict)
+
+    def metrics(self) -> dict[str, Any]:
+        """Numbers only (``metrics.json``), so `dvc metrics show/diff` is a readable table."""
+        return {
+            "passed": int(self.success),
+            "expectations": self.evaluated_expectations,
+            "failed_expectations": len(self.failures),
+            "skipped_inputs": len(self.skipped_inputs),
+            "rows": dict(self.row_counts),
+        }
 
     def render(self) -> str:
         """A readable report: verdict, each failing expectation with example rows."""
@@ -187,6 +199,8 @@ def validate_prepared(
 ) -> ValidationReport:
     """Validate prepared data; write Data Docs, summary.json and quarantine files."""
     data = load_all(prepared_dir)
+    # GX adds a timestamped page per run: start empty so the folder shows this run's only.
+    shutil.rmtree(reports_dir / "data_docs", ignore_errors=True)
     reports_dir.mkdir(parents=True, exist_ok=True)
     failures, bad_rows, evaluated = run_suites(data, config, reports_dir)
     skipped_path = prepared_dir / SKIPPED_INPUTS
@@ -207,6 +221,9 @@ def validate_prepared(
     }
     (reports_dir / SUMMARY_FILE).write_text(
         json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    (reports_dir / METRICS_FILE).write_text(
+        json.dumps(report.metrics(), indent=2, sort_keys=True) + "\n", encoding="utf-8"
     )
     log.info("validation %s (%d failures)", "passed" if report.success else "failed", len(failures))
     return report

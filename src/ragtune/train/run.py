@@ -57,7 +57,7 @@ class FinetuneOutcome:
     metrics: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-ready summary (the DVC metrics file)."""
+        """JSON-ready summary (reports/finetune/summary.json; metrics.json holds the numbers)."""
         return {
             "trained": self.decision.train,
             "reason": self.decision.reason,
@@ -195,9 +195,14 @@ def register(
 
 
 def write_summary(settings: Settings, outcome: FinetuneOutcome) -> Path:
-    """reports/finetune/summary.json: the decision and, when trained, run, version, metrics."""
-    path = settings.path(settings.finetune.reports_dir) / SUMMARY_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """reports/finetune/: summary.json (decision, run, version) and the DVC metrics and plots."""
+    from ragtune.train.reports import write_version_reports
+
+    reports_dir = settings.path(settings.finetune.reports_dir)
+    write_version_reports(
+        reports_dir, settings.release.registered_model, outcome.decision.train, _client()
+    )
+    path = reports_dir / SUMMARY_FILE
     path.write_text(json.dumps(outcome.as_dict(), indent=2) + "\n", encoding="utf-8")
     return path
 
