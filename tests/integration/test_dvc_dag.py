@@ -86,7 +86,8 @@ def test_full_dag_repro_is_idempotent_and_per_key(dag_project: Path) -> None:
     finetune = files["reports/finetune/metrics.json"]["data"]
     assert finetune["trained"] == 1 and finetune["version"] == 1
     loss = (dag_project / "reports/finetune/loss.csv").read_text().splitlines()
-    assert loss[0] == "step,loss" and [row.split(",")[0] for row in loss[1:]] == ["1", "2", "3", "4"]
+    steps = [int(row.split(",")[0]) for row in loss[1:]]
+    assert loss[0] == "step,loss" and steps == [1, 2, 3, 4], loss
     git(dag_project, "add", "-A")
     git(dag_project, "commit", "-qm", "repro")
 
@@ -102,8 +103,8 @@ def test_full_dag_repro_is_idempotent_and_per_key(dag_project: Path) -> None:
     # A key the index reads reruns the index only; the committed metrics diff across commits.
     set_params(dag_project, "index", chunk_size=128)
     assert changed_stages(dag_project) == {"index"}
-    third = dvc(dag_project, "repro")
-    assert "Running stage 'index'" in third.stdout and "Running stage 'finetune'" not in third.stdout
+    rerun = dvc(dag_project, "repro").stdout
+    assert "Running stage 'index'" in rerun and "Running stage 'finetune'" not in rerun
     git(dag_project, "commit", "-qam", "index.chunk_size 128")
     diff = json.loads(dvc(dag_project, "metrics", "diff", "HEAD~1", "--json").stdout)
     chunks = diff["reports/index/metrics.json"]["chunks_total"]

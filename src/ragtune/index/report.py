@@ -56,7 +56,9 @@ def write_reports(
     metrics_path = reports_dir / METRICS_FILE
     metrics = {**scores, **result.counts}
     metrics_path.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    rows = [{"metric": name, "value": value} for name, value in scores.items() if name != "questions"]
+    rows = [
+        {"metric": name, "value": value} for name, value in scores.items() if name != "questions"
+    ]
     (reports_dir / SCORES_PLOT_FILE).write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
     return manifest_path, metrics_path
 

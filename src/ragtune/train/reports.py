@@ -46,9 +46,8 @@ def write_version_reports(
     logged = client.get_run(run_id).data.metrics if run_id else {}
     if version is not None:
         metrics["version"] = int(version.version)
-        metrics.update(
-            {name: round(float(logged[name]), DIGITS) for name in REPORTED_METRICS if name in logged}
-        )
+        reported = [name for name in REPORTED_METRICS if name in logged]
+        metrics.update({name: round(float(logged[name]), DIGITS) for name in reported})
     for filename, metric in CURVES.items():
         history = client.get_metric_history(run_id, metric) if run_id else []
         _write_curve(reports_dir / filename, metric, history)
