@@ -59,10 +59,16 @@ def validate_task(settings: Settings) -> None:
 
 @task(name="refresh-index", cache_policy=NO_CACHE)
 def refresh_task(settings: Settings) -> RefreshResult:
-    """Incremental refresh into a new collection; moves the staging alias when complete."""
+    """Incremental refresh into a new collection; moves the staging alias when complete.
+
+    Under a DaskTaskRunner (:func:`flows.dask_runner.refresh_on_dask`) new chunks are embedded
+    in parts across the cluster's workers; otherwise in this process.
+    """
+    from ragtune.index.parallel import worker_embedder
     from ragtune.index.refresh import refresh_index
 
-    return refresh_index(settings, show_progress=False)
+    with worker_embedder(settings.index) as embedder:
+        return refresh_index(settings, show_progress=False, embedder=embedder)
 
 
 @task(name="evaluate-retrieval", cache_policy=NO_CACHE)
