@@ -116,3 +116,17 @@ def test_full_dag_repro_is_idempotent_and_per_key(dag_project: Path) -> None:
     assert titles == ["Fine-tune loss per step", "Retrieval scores of the index build"], titles
     rendered = json.dumps(plots)
     assert "loss" in rendered and "recall_at_5" in rendered and "ndcg_at_10" in rendered
+
+    # An experiment on a fine-tune setting trains a new version and is compared by `exp show`.
+    dvc(dag_project, "exp", "run", "-n", "rank4", "-S", "finetune.lora.r=4")
+    shown = json.loads(dvc(dag_project, "exp", "show", "--json").stdout)
+    experiments = [
+        exp
+        for commit in shown
+        for exp in commit.get("experiments") or []
+        if (exp.get("name") or "") == "rank4"
+    ]
+    assert experiments, json.dumps(shown)[:2000]
+    data = experiments[0]["revs"][0]["data"]
+    assert data["params"]["params.yaml"]["data"]["finetune"]["lora"]["r"] == 4
+    assert data["metrics"]["reports/finetune/metrics.json"]["data"]["version"] == 2
