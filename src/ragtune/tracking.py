@@ -23,6 +23,8 @@ REGISTERED_MODEL = "ragtune-generator"
 TAG_STAGE = "stage"
 TAG_DATA_REVISION = "dvc_rev"
 TAG_GIT_COMMIT = "git_commit"
+TAG_RETRIEVAL_EVALUATION = "retrieval_evaluation"
+"""Index runs: how retrieval was scored, or why it was skipped (e.g. no questions)."""
 
 # Registered generator versions carry what the finetune trigger policy compares (train/policy.py).
 TAG_BASE_MODEL = "base_model"

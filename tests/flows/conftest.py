@@ -6,6 +6,6 @@ from prefect.testing.utilities import prefect_test_harness
 
 @pytest.fixture(scope="module")
 def harness():
-    # A busy 2-core machine can take well over the default 30 s to start the throw-away API.
+    # Generous: on a busy CI machine the throw-away API can take more than the default 30 s.
     with prefect_test_harness(server_startup_timeout=180):
         yield

@@ -7,10 +7,10 @@ import pytest
 from distributed import Client, LocalCluster
 from qdrant_client import QdrantClient
 
-from flows.dask_runner import refresh_on_dask
 from ragtune.config import IndexConfig, load_settings
 from ragtune.data.load import load_dataset
 from ragtune.data.schema import DOCS
+from ragtune.flows.dask_runner import refresh_on_dask
 from ragtune.index.embed import embed_texts, load_embedder
 from ragtune.index.parallel import DaskEmbedder
 

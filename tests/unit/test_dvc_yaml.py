@@ -12,13 +12,15 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 SRC = ROOT / "src"
-# The module each stage's CLI command runs; everything it imports (transitively) is a dep.
+# The stage function (in ragtune/stages.py) that each stage's CLI command runs; every module
+# it imports, directly or through other modules, is a dep.
 STAGE_ENTRIES = {
-    "prepare": "ragtune.data.prepare",
-    "validate": "ragtune.data.validate",
-    "index": "ragtune.index.commands",
-    "finetune": "ragtune.train.commands",
+    "prepare": "prepare_stage",
+    "validate": "validate_stage",
+    "index": "index_stage",
+    "finetune": "finetune_stage",
 }
+STAGES_FILE = SRC / "ragtune" / "stages.py"
 # Plumbing shared by every command (see the comment at the top of dvc.yaml).
 PLUMBING = {
     "ragtune",
@@ -73,23 +75,59 @@ def _module_file(name: str) -> Path | None:
     return None
 
 
-def _imports(path: Path) -> set[str]:
-    """ragtune modules imported anywhere in a file (lazy imports inside functions included)."""
+def _is_type_checking(node: ast.AST) -> bool:
+    return isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+
+
+def _import_nodes(tree: ast.AST) -> list[ast.Import | ast.ImportFrom]:
+    """Import statements that run (lazy ones inside functions too; not TYPE_CHECKING ones)."""
+    found: list[ast.Import | ast.ImportFrom] = []
+    todo = [tree]
+    while todo:
+        node = todo.pop()
+        if _is_type_checking(node):
+            continue
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            found.append(node)
+        todo.extend(ast.iter_child_nodes(node))
+    return found
+
+
+def _modules(nodes: list[ast.Import | ast.ImportFrom], used: set[str] | None = None) -> set[str]:
+    """ragtune modules the import statements load (only names in ``used``, when given)."""
     found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in nodes:
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names if alias.name.startswith("ragtune"))
-        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("ragtune"):
+        elif (node.module or "").startswith("ragtune"):
             for alias in node.names:
+                if used is not None and (alias.asname or alias.name) not in used:
+                    continue
                 child = f"{node.module}.{alias.name}"
                 found.add(child if _module_file(child) else node.module)
     return found
 
 
-def stage_modules(entry: str) -> set[Path]:
-    """Files of every ragtune module reachable from ``entry``, plumbing left out."""
+def _imports(path: Path) -> set[str]:
+    """ragtune modules a file imports when it runs."""
+    return _modules(_import_nodes(ast.parse(path.read_text(encoding="utf-8"))))
+
+
+def stage_entry(function: str) -> set[str]:
+    """Modules one stage function of stages.py loads: its own imports and the names it uses."""
+    tree = ast.parse(STAGES_FILE.read_text(encoding="utf-8"))
+    body = next(
+        node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == function
+    )
+    used = {node.id for node in ast.walk(body) if isinstance(node, ast.Name)}
+    top_level = [node for node in tree.body if isinstance(node, ast.Import | ast.ImportFrom)]
+    return _modules(_import_nodes(body)) | _modules(top_level, used)
+
+
+def stage_modules(function: str) -> set[Path]:
+    """Files of every ragtune module a stage function reaches, plumbing left out."""
     seen: set[str] = set()
-    todo = [entry]
+    todo = list(stage_entry(function))
     while todo:
         name = todo.pop()
         if name in seen or name in PLUMBING:
@@ -111,6 +149,7 @@ def test_every_imported_module_is_a_dep(name: str) -> None:
     deps = _dep_paths(_stages()[name])
     modules = stage_modules(STAGE_ENTRIES[name])
     assert modules, "the import walk found nothing"
+    modules.add(STAGES_FILE)
     missing = sorted(
         str(path.relative_to(ROOT))
         for path in modules
@@ -121,7 +160,7 @@ def test_every_imported_module_is_a_dep(name: str) -> None:
 
 def test_stage_walk_sees_cross_package_imports() -> None:
     """The finetune stage chunks with the index chunker: the walk must find it."""
-    assert SRC / "ragtune/index/chunk.py" in stage_modules("ragtune.train.commands")
+    assert SRC / "ragtune/index/chunk.py" in stage_modules("finetune_stage")
 
 
 @pytest.mark.parametrize("name", sorted(NOT_STAGE_INPUTS))

@@ -11,6 +11,7 @@ Point it at any cluster: a ``LocalCluster`` here, ``DaskTaskRunner(address=...)`
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -23,7 +24,8 @@ from ragtune.index.embed import embedding_model_path
 if TYPE_CHECKING:
     from distributed import Client
 
-    from ragtune.config import IndexConfig
+    from ragtune.config import IndexConfig, Settings
+    from ragtune.index.refresh import RefreshResult
 
 DEFAULT_TEXTS_PER_TASK = 256
 
@@ -122,14 +124,30 @@ def worker_embedder(config: IndexConfig) -> Iterator[DaskEmbedder | None]:
     """On a Dask worker (a task of a DaskTaskRunner flow), a DaskEmbedder for its cluster.
 
     ``worker_client`` secedes from the worker's thread pool while the parts run, so a
-    one-thread worker can embed parts of the task that waits for them. Elsewhere: None.
+    one-thread worker can embed parts of the task that waits for them. Elsewhere: None (and
+    ``distributed`` is not even imported: a worker process has it loaded already).
     """
-    try:
-        from distributed import get_worker, worker_client
+    if "distributed" not in sys.modules:
+        yield None
+        return
+    from distributed import get_worker, worker_client
 
+    try:
         get_worker()
-    except (ImportError, ValueError):
+    except ValueError:
         yield None
         return
     with worker_client() as client:
         yield DaskEmbedder(client, config)
+
+
+def refresh_index_on_cluster(
+    settings: Settings, show_progress: bool = False, revision: str | None = None
+) -> RefreshResult:
+    """:func:`refresh_index`, embedding across the Dask cluster when it runs on a worker."""
+    from ragtune.index.refresh import refresh_index
+
+    with worker_embedder(settings.index) as embedder:
+        return refresh_index(
+            settings, show_progress=show_progress, embedder=embedder, revision=revision
+        )

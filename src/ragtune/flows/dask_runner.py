@@ -25,6 +25,6 @@ def dask_task_runner(address: str | None = None, workers: int = DEFAULT_WORKERS)
 
 def refresh_on_dask(address: str | None = None, workers: int = DEFAULT_WORKERS) -> Any:
     """The refresh-index flow with its tasks (and embedding) on a Dask cluster."""
-    from flows.refresh_index import refresh_index_flow
+    from ragtune.flows.refresh_index import refresh_index_flow
 
     return refresh_index_flow.with_options(task_runner=dask_task_runner(address, workers))
