@@ -67,6 +67,8 @@ def test_index_and_finetune_against_a_tracking_server(
     set_finetune_params(demo_project, base_model="models/tiny", **FAST_PARAMS)
     runner = CliRunner()
 
+    validated = runner.invoke(app, ["validate"])
+    assert validated.exit_code == 0, validated.output
     refreshed = runner.invoke(app, ["index", "refresh", "--no-progress"])
     assert refreshed.exit_code == 0, refreshed.output
     trained = runner.invoke(app, ["finetune"])
