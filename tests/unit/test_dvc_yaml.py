@@ -33,7 +33,7 @@ PLUMBING = {
 }
 # Keys no stage output depends on: Prefect schedules and retries, scratch and cache folders.
 NOT_STAGE_INPUTS = {
-    "index": {"schedule_cron", "retries", "reports_dir"},
+    "index": {"schedule_cron", "retries", "lock_timeout_seconds", "reports_dir"},
     "finetune": {"schedule_cron", "base_cache_dir", "output_dir", "data_dir", "reports_dir"},
     "validate": {"reports_dir"},
     "prepare": {"prepared_dir"},
