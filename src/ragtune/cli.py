@@ -17,8 +17,12 @@ import typer
 from ragtune.cli_context import State, settings
 from ragtune.data.importer.commands import import_command, import_qa_command
 from ragtune.errors import RagtuneError
+from ragtune.evaluate.commands import evaluate_command
 from ragtune.index.commands import index_app
+from ragtune.release.commands import release_app
 from ragtune.runtime import configure_environment
+from ragtune.serve.commands import ask_command
+from ragtune.serve.server import serve_command
 from ragtune.train.commands import finetune_app
 
 app = typer.Typer(
@@ -34,6 +38,10 @@ data_app.command("import")(import_command)
 data_app.command("import-qa")(import_qa_command)
 app.add_typer(index_app, name="index")
 app.add_typer(finetune_app, name="finetune")
+app.add_typer(release_app, name="release")
+app.command("ask")(ask_command)
+app.command("evaluate")(evaluate_command)
+app.command("serve")(serve_command)
 
 
 @app.callback()
@@ -159,30 +167,13 @@ def schedule(
 
 @app.command("demo")
 def demo() -> None:
-    """Run the pipeline end to end on the demo data (generate if absent, snapshot, dvc repro)."""
-    from ragtune.data.load import load_dataset
-    from ragtune.data.schema import QA
-    from ragtune.data.versioning import run_dvc
-    from ragtune.index.query import query_index
+    """Run the pipeline on the demo data (generate if absent) and answer from the live release."""
+    from ragtune.demo import run_demo
 
     config = settings()
-    raw_dir = config.path(config.data.raw_dir)
-    if not raw_dir.exists():
+    if not config.path(config.data.raw_dir).exists():
         data_generate(out=None, revision=None, seed=None, docs=None)
-    typer.echo("data revision: ", nl=False)
-    data_snapshot(push=True)
-    typer.echo("$ dvc repro")
-    run_dvc(config.project_dir, "repro", stream=True)
-    held_out = next(row for row in load_dataset(QA, raw_dir) if row["split"] == "test")
-    hits = query_index(config, held_out["question"], k=3)
-    typer.echo(f"\nA held-out question: {held_out['question']}")
-    typer.echo(f"expected source: {', '.join(held_out['doc_ids'])}; retrieved:")
-    for rank, hit in enumerate(hits, start=1):
-        typer.echo(f"  {rank}. [doc:{hit.doc_id}] {hit.title} ({hit.score:.3f})")
-    typer.echo(
-        "\nNext: `mlflow ui --backend-store-uri sqlite:///mlflow.db` for the runs, "
-        f"{config.path(config.validate_.reports_dir) / 'data_docs' / 'index.html'} for Data Docs."
-    )
+    run_demo(config, typer.echo)
 
 
 def main() -> None:

@@ -6,9 +6,11 @@ it at the top: ``ragtune.cli`` imports them, so they cannot import it back.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from ragtune.config import Settings, load_settings
+from ragtune.runtime import BASE_CACHE_ENV
 
 
 class State:
@@ -18,5 +20,12 @@ class State:
 
 
 def settings() -> Settings:
-    """params.yaml of the current project, validated."""
-    return load_settings(State.project_dir)
+    """params.yaml of the current project, validated.
+
+    Also points registered generators loaded by this command at the project's base-model
+    cache, so a packaged GGUF base is dequantised once per project, not once per process.
+    """
+    loaded = load_settings(State.project_dir)
+    cache = str(loaded.path(loaded.finetune.base_cache_dir))
+    os.environ.setdefault(BASE_CACHE_ENV, cache)
+    return loaded

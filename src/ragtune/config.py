@@ -115,6 +115,8 @@ class IndexConfig(Section):
     """manifest.json, metrics.json and scores.json of the latest build (DVC, MLflow artefacts)."""
     k: StrictInt = Field(5, ge=1, le=100)
     """Cut-off for recall@k and the default of `ragtune index query`."""
+    retrieval: Literal["dense", "sparse", "hybrid"] = "hybrid"
+    """dense (embeddings), sparse (BM25 keywords) or hybrid (both, fused by RRF)."""
     eval_split: Literal["train", "dev", "test"] = "dev"
     """QA split whose gold doc ids score retrieval after every build."""
     schedule_cron: CronExpression = "0 * * * *"
@@ -198,11 +200,35 @@ class FinetuneConfig(Section):
 
 
 class EvaluateConfig(Section):
-    """`evaluate:` retrieval and four-arm answer evaluation."""
+    """`evaluate:` the four-arm answer evaluation (base, base+RAG, FT, FT+RAG)."""
 
     k: StrictInt = Field(5, ge=1, le=100)
-    split: Literal["dev", "test"] = "dev"
-    max_questions: StrictInt = Field(200, ge=1)
+    """Chunks retrieved per question for the RAG arms (and `ragtune ask`)."""
+    split: Literal["dev", "test"] = "test"
+    """QA split the arms answer: held out from training (splits are by document)."""
+    max_questions: StrictInt = Field(40, ge=1)
+    """Questions per arm (the first of the split, in file order); four arms answer each."""
+    batch_size: StrictInt = Field(8, ge=1, le=256)
+    """Prompts per `generate` call."""
+    max_new_tokens: StrictInt = Field(48, ge=1, le=1024)
+    """Answer length limit; house-style answers are one short sentence."""
+    reports_dir: Path = Path("reports/evaluate")
+    """metrics.json (DVC metrics), arms.csv (DVC plots), the table and per-question answers."""
+
+
+class AdviseConfig(Section):
+    """`advise:` what ragtune advise weighs besides measured signals."""
+
+    traceable_answers: bool = True
+    """Answers must cite their source (favours retrieval, which cites what it retrieved)."""
+    compute_budget: Literal["low", "medium", "high"] = "low"
+    """low: CPU only, no regular training; medium: an occasional GPU fine-tune; high: frequent."""
+    change_rate_threshold: float = Field(0.05, ge=0.0, le=1.0)
+    """Share of documents changed between the last two data revisions above which content
+    counts as fast-changing."""
+    jargon_tokens_threshold: float = Field(3.0, ge=1.0)
+    """Mean base-tokenizer tokens per glossary term above which the vocabulary counts as
+    specialised (invented words split into many pieces)."""
 
 
 class ReleaseConfig(Section):
@@ -210,8 +236,17 @@ class ReleaseConfig(Section):
 
     registered_model: str = "ragtune-generator"
     champion_alias: str = "champion"
+    hybrid_model: str = "ragtune-hybrid"
+    """Registered name of the whole hybrid (index copy + adapter) as one MLflow model."""
     live_alias: str = "ragtune-live"
-    min_improvement: float = Field(0.0, ge=-1.0, le=1.0)
+    min_f1: float = Field(0.2, ge=0.0, le=1.0)
+    """First release only: the fine-tuned+RAG arm's token F1 must reach this floor."""
+    min_citation_accuracy: float = Field(0.5, ge=0.0, le=1.0)
+    """First release only: share of answers citing a gold document must reach this floor."""
+    max_f1_drop: float = Field(0.02, ge=0.0, le=1.0)
+    """A candidate may score at most this much F1 below the live release."""
+    max_citation_drop: float = Field(0.05, ge=0.0, le=1.0)
+    """A candidate's citation accuracy may be at most this much below the live release's."""
 
 
 class Settings(Section):
@@ -223,6 +258,7 @@ class Settings(Section):
     index: IndexConfig = Field(default_factory=IndexConfig)
     finetune: FinetuneConfig = Field(default_factory=FinetuneConfig)
     evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
+    advise: AdviseConfig = Field(default_factory=AdviseConfig)
     release: ReleaseConfig = Field(default_factory=ReleaseConfig)
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)

@@ -36,5 +36,13 @@ class FinetuneError(RagtuneError):
     """Fine-tuning cannot start or finish: a bad base model, LoRA setting or training data."""
 
 
+class ReleaseError(RagtuneError):
+    """A release cannot be prepared, gated, committed or rolled back; nothing live changed."""
+
+
+class EvaluationError(RagtuneError):
+    """Evaluation or answering cannot run: no questions, a bad question, nothing to compare."""
+
+
 class DataNotValidated(RagtuneError):
     """A stage was started on prepared data that did not pass (or never went through) validation."""

@@ -9,6 +9,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+BASE_CACHE_ENV = "RAGTUNE_BASE_CACHE"
+"""Where a logged generator dequantises a packaged GGUF base on load (see train/pyfunc.py)."""
+
 
 def offline_defaults(project_dir: Path) -> dict[str, str]:
     """The environment defaults for a project rooted at ``project_dir``."""
@@ -20,6 +23,9 @@ def offline_defaults(project_dir: Path) -> dict[str, str]:
         "MLFLOW_TRACKING_URI": f"sqlite:///{project_dir / 'mlflow.db'}",
         "PREFECT_HOME": str(project_dir / ".prefect"),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        # The ephemeral API server gets 20 s to start by default; a busy 2-core machine
+        # (a fine-tune beside it) needs longer, and a timeout there fails the whole flow.
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
         "DVC_NO_ANALYTICS": "1",
         "GX_ANALYTICS_ENABLED": "false",
         # mlflow probes the network for some model-signature helpers; keep it quiet offline.

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from ragtune.config import Settings
     from ragtune.data.validate import ValidationReport
     from ragtune.index.refresh import RefreshResult
+    from ragtune.release.promote import PromoteResult
     from ragtune.train.run import FinetuneOutcome
 
 logger = logging.getLogger(__name__)
@@ -199,3 +200,17 @@ def _missing_training_data(settings: Settings, rows: dict[str, list[dict[str, An
         f"{qa_path}: no 'train' questions to fine-tune on (a docs-only corpus); "
         "import some with `ragtune data import-qa`"
     )
+
+
+def promote_stage(
+    settings: Settings,
+    adapter_version: str | None = None,
+    collection: str | None = None,
+    run_step: StepRunner = run_directly,
+) -> PromoteResult:
+    """Gate → prepare the candidate (adapter loads, collection complete) → gate on its
+    evaluation → commit both aliases and the manifest, or neither."""
+    from ragtune.release.promote import promote
+
+    run_step("check-validation", require_validated, settings)
+    return promote(settings, adapter_version, collection, run_step=run_step)

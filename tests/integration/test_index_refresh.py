@@ -82,6 +82,9 @@ def test_refresh_replaces_edited_deleted_renamed_docs(demo_project, embedder) ->
     assert second.counts["docs_renamed"] == 1 and second.counts["docs_updated"] == 1
     assert second.counts["docs_deleted"] == 2 and second.counts["docs_added"] == 1
     assert second.counts["chunks_total"] == len(points)
+    # Started as a copy of the first collection: only new chunks went through Python.
+    assert second.counts["points_written"] == second.counts["chunks_added"]
+    assert second.counts["points_copied_by_engine"] == second.counts["chunks_unchanged"] > 0
 
     third = refresh_index(settings, show_progress=False, embedder=embedder)
     assert not third.built and third.collection == second.collection

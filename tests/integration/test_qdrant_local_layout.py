@@ -1,6 +1,7 @@
 """The private parts of Qdrant local mode that index/store.py relies on (qdrant-client pinned).
 
-If an upgrade changes them, this fails first: update store.alias_target / _skip_local_fsync.
+If an upgrade changes them, this fails first: update store.alias_target / skip_local_fsync
+and clone.KNOWN_ATTRIBUTES (clone_collection declines an unknown layout, refreshes get slower).
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 
-from ragtune.index import store
+from ragtune.index import clone, store
 
 
 def test_meta_json_aliases_and_local_sqlite_connection(settings) -> None:
@@ -19,6 +20,8 @@ def test_meta_json_aliases_and_local_sqlite_connection(settings) -> None:
         connection = client._client.collections["ragtune-rev-1"].storage.storage
         assert isinstance(connection, sqlite3.Connection)
         assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        collection = client._client.collections["ragtune-rev-1"]
+        assert set(vars(collection)) == clone.KNOWN_ATTRIBUTES
     meta = json.loads((settings.path(settings.index.qdrant_path) / "meta.json").read_text())
     assert meta["aliases"][settings.index.staging_alias] == "ragtune-rev-1"
     assert "ragtune-rev-1" in meta["collections"]

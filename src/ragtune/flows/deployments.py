@@ -19,9 +19,16 @@ from ragtune.config import Settings
 def build_deployments(settings: Settings) -> list[Any]:
     """The project's deployments, built from params.yaml."""
     from ragtune.flows.finetune import build_deployment as finetune_deployment
+    from ragtune.flows.pipeline import build_deployment as pipeline_deployment
     from ragtune.flows.refresh_index import build_deployment as refresh_deployment
+    from ragtune.flows.release import build_deployment as release_deployment
 
-    return [refresh_deployment(settings), finetune_deployment(settings)]
+    return [
+        refresh_deployment(settings),
+        finetune_deployment(settings),
+        release_deployment(settings),
+        pipeline_deployment(settings),
+    ]
 
 
 def describe(deployments: list[Any]) -> list[dict[str, Any]]:

@@ -19,6 +19,10 @@ from typing import Any
 import numpy as np
 
 from ragtune.index.chunk import Chunk
+from ragtune.index.sparse import SparseVector
+
+LOOKUP_BATCH = 500
+"""Hashes per ``IN (...)`` lookup (sqlite allows 999 parameters in older builds)."""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS collections (
@@ -32,6 +36,9 @@ CREATE TABLE IF NOT EXISTS chunks (
 CREATE TABLE IF NOT EXISTS vectors (
     model TEXT NOT NULL, content_hash TEXT NOT NULL, vector BLOB NOT NULL,
     PRIMARY KEY (model, content_hash));
+CREATE TABLE IF NOT EXISTS sparse_vectors (
+    encoder TEXT NOT NULL, content_hash TEXT NOT NULL, indices BLOB NOT NULL,
+    vals BLOB NOT NULL, PRIMARY KEY (encoder, content_hash));
 """
 
 
@@ -138,22 +145,36 @@ def forget_collections(db: sqlite3.Connection, names: Iterable[str]) -> None:
         return
     db.executemany("DELETE FROM chunks WHERE collection = ?", ((n,) for n in names))
     db.executemany("DELETE FROM collections WHERE name = ?", ((n,) for n in names))
-    db.execute("DELETE FROM vectors WHERE content_hash NOT IN (SELECT content_hash FROM chunks)")
+    for table in ("vectors", "sparse_vectors"):
+        db.execute(
+            f"DELETE FROM {table} WHERE content_hash NOT IN (SELECT content_hash FROM chunks)"
+        )
     db.commit()
+
+
+def _by_hash(
+    db: sqlite3.Connection, query: str, key: str, hashes: Iterable[str]
+) -> Iterator[tuple[Any, ...]]:
+    """Rows of ``query`` (``... WHERE <key column> = ? AND content_hash IN (%s)``) per batch.
+
+    Looked up by primary key, so a refresh that changed a few chunks reads a few rows, not
+    every vector the cache holds.
+    """
+    wanted = sorted(set(hashes))
+    for start in range(0, len(wanted), LOOKUP_BATCH):
+        batch = wanted[start : start + LOOKUP_BATCH]
+        yield from db.execute(query % ",".join("?" * len(batch)), (key, *batch))
 
 
 def cached_vectors(
     db: sqlite3.Connection, model: str, hashes: Iterable[str]
 ) -> dict[str, np.ndarray]:
     """Stored vectors of the given content hashes (those present)."""
-    wanted = set(hashes)
-    found: dict[str, np.ndarray] = {}
-    for content_hash, blob in db.execute(
-        "SELECT content_hash, vector FROM vectors WHERE model = ?", (model,)
-    ):
-        if content_hash in wanted:
-            found[content_hash] = np.frombuffer(blob, dtype=np.float32)
-    return found
+    query = "SELECT content_hash, vector FROM vectors WHERE model = ? AND content_hash IN (%s)"
+    return {
+        content_hash: np.frombuffer(blob, dtype=np.float32)
+        for content_hash, blob in _by_hash(db, query, model, hashes)
+    }
 
 
 def store_vectors(db: sqlite3.Connection, model: str, vectors: dict[str, np.ndarray]) -> None:
@@ -161,5 +182,28 @@ def store_vectors(db: sqlite3.Connection, model: str, vectors: dict[str, np.ndar
     db.executemany(
         "INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)",
         ((model, h, np.asarray(v, dtype=np.float32).tobytes()) for h, v in vectors.items()),
+    )
+    db.commit()
+
+
+def cached_sparse(
+    db: sqlite3.Connection, encoder: str, hashes: Iterable[str]
+) -> dict[str, SparseVector]:
+    """Stored sparse vectors of the given content hashes (those present)."""
+    query = (
+        "SELECT content_hash, indices, vals FROM sparse_vectors "
+        "WHERE encoder = ? AND content_hash IN (%s)"
+    )
+    return {
+        content_hash: SparseVector.from_bytes(indices, values)
+        for content_hash, indices, values in _by_hash(db, query, encoder, hashes)
+    }
+
+
+def store_sparse(db: sqlite3.Connection, encoder: str, vectors: dict[str, SparseVector]) -> None:
+    """Cache sparse vectors by content hash for later refreshes."""
+    db.executemany(
+        "INSERT OR REPLACE INTO sparse_vectors VALUES (?, ?, ?, ?)",
+        ((encoder, h, *v.to_bytes()) for h, v in vectors.items()),
     )
     db.commit()

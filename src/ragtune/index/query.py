@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from ragtune.data.load import load_dataset
 from ragtune.data.schema import QA
 from ragtune.errors import RetrievalIndexError
-from ragtune.index import store
+from ragtune.index import search, sparse, store
 from ragtune.index.embed import embed_texts, load_embedder
 from ragtune.index.metrics import dedupe, retrieval_scores
 
@@ -68,14 +68,21 @@ def resolve(client: QdrantClient, name: str) -> str:
 def query_collection(
     client: QdrantClient,
     collection: str,
-    embedder: SentenceTransformer,
+    embedder: SentenceTransformer | None,
     questions: Sequence[str],
     k: int,
     batch_size: int = 64,
+    retrieval: str = "dense",
 ) -> list[list[Hit]]:
-    """Top ``k`` chunks for each question from an open client."""
-    vectors = embed_texts(embedder, questions, batch_size, show_progress=False)
-    return [_hits(points) for points in store.search(client, collection, vectors, k)]
+    """Top ``k`` chunks for each question from an open client (``embedder``: None for sparse)."""
+    dense = None
+    if retrieval != "sparse":
+        if embedder is None:
+            raise ValueError(f"retrieval {retrieval!r} needs the embedding model")
+        dense = embed_texts(embedder, questions, batch_size, show_progress=False)
+    terms = [sparse.encode_query(q) for q in questions] if retrieval != "dense" else None
+    found = search.search(client, collection, retrieval, dense, terms, k)
+    return [_hits(points) for points in found]
 
 
 def refuse_long_query(embedder: SentenceTransformer, text: str, model_name: str) -> None:
@@ -96,11 +103,16 @@ def query_index(
     """Top ``k`` chunks for ``text`` from the staging alias (or a named collection)."""
     if not text.strip():
         raise RetrievalIndexError("the query text is empty; pass a question, e.g. 'How do I …?'")
-    embedder = load_embedder(settings.index)
-    refuse_long_query(embedder, text, settings.index.embedding_model)
+    config = settings.index
+    embedder = None
+    if config.retrieval != "sparse":  # BM25 reads every term; only the embedder truncates
+        embedder = load_embedder(config)
+        refuse_long_query(embedder, text, config.embedding_model)
     with store.open_store(settings) as client:
-        target = resolve(client, collection or settings.index.staging_alias)
-        return query_collection(client, target, embedder, [text], k or settings.index.k)[0]
+        target = resolve(client, collection or config.staging_alias)
+        return query_collection(
+            client, target, embedder, [text], k or config.k, retrieval=config.retrieval
+        )[0]
 
 
 def eval_questions(settings: Settings) -> list[dict[str, Any]]:
@@ -128,7 +140,7 @@ def evaluate_retrieval(
     questions = eval_questions(settings)
     if not questions:
         raise RetrievalIndexError(no_questions_reason(settings))
-    model = embedder or load_embedder(config)
+    model = embedder or (load_embedder(config) if config.retrieval != "sparse" else None)
     with store.open_store(settings) as client:
         target = resolve(client, collection or config.staging_alias)
         hits = query_collection(
@@ -138,10 +150,16 @@ def evaluate_retrieval(
             [row["question"] for row in questions],
             EVAL_DEPTH,
             config.batch_size,
+            config.retrieval,
         )
     rankings = [dedupe([hit.doc_id for hit in found]) for found in hits]
     scores = retrieval_scores(rankings, [row["doc_ids"] for row in questions], config.k)
     logger.info(
-        "retrieval on %d %s questions of %s: %s", len(questions), config.eval_split, target, scores
+        "%s retrieval on %d %s questions of %s: %s",
+        config.retrieval,
+        len(questions),
+        config.eval_split,
+        target,
+        scores,
     )
     return scores

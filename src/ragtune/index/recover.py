@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ragtune.index import manifest, store
+from ragtune.index import manifest, sparse, store
 from ragtune.index.chunk import Chunk
 
 if TYPE_CHECKING:
@@ -28,6 +28,7 @@ def chunks_from_collection(
     """
     chunks: list[manifest.IndexedChunk] = []
     vectors: dict[str, np.ndarray] = {}
+    terms: dict[str, sparse.SparseVector] = {}
     for point in store.scroll_points(client, name, with_vectors=True):
         payload = point.payload or {}
         chunk = Chunk(
@@ -40,9 +41,21 @@ def chunks_from_collection(
             source=str(payload.get("source", "")),
         )
         chunks.append(manifest.IndexedChunk(chunk, ""))
-        if chunk.content_hash and isinstance(point.vector, list):
-            vectors[chunk.content_hash] = np.asarray(point.vector, dtype=np.float32)
+        if not chunk.content_hash:
+            continue
+        # Collections since hybrid retrieval hold named dense + sparse vectors; older ones
+        # one unnamed dense vector.
+        named = point.vector if isinstance(point.vector, dict) else {store.DENSE: point.vector}
+        if isinstance(named.get(store.DENSE), list):
+            vectors[chunk.content_hash] = np.asarray(named[store.DENSE], dtype=np.float32)
+        stored = named.get(store.SPARSE)
+        if stored is not None:
+            terms[chunk.content_hash] = sparse.SparseVector(
+                np.asarray(stored.indices, dtype=np.uint32),
+                np.asarray(stored.values, dtype=np.float32),
+            )
     manifest.store_vectors(db, model_key, vectors)
+    manifest.store_sparse(db, sparse.ENCODER, terms)
     # Recorded (with unknown params) so the cached vectors count as in use until GC drops it.
     manifest.record_collection(db, name, "recovered", {}, chunks)
     manifest.mark_complete(db, name)

@@ -85,6 +85,7 @@ def log_index_build(
     params = {
         **index_params(settings),
         "k": settings.index.k,
+        "retrieval": settings.index.retrieval,
         "eval_split": settings.index.eval_split,
         "data_revision": result.data_revision,
         "collection": result.collection,

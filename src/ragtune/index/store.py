@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -25,10 +26,14 @@ if TYPE_CHECKING:
 
     from ragtune.config import Settings
     from ragtune.index.chunk import Chunk
+    from ragtune.index.sparse import SparseVector
 
 logger = logging.getLogger(__name__)
 
 UPSERT_BATCH = 512
+DENSE = "dense"
+SPARSE = "bm25"
+"""Names of a collection's two vectors: the embedding and the BM25 term weights."""
 
 
 @contextmanager
@@ -98,21 +103,29 @@ def build_number(name: str) -> int:
 
 
 def create_collection(client: QdrantClient, name: str, dimension: int) -> None:
-    """A cosine collection of ``dimension`` with a keyword payload index on doc_id."""
+    """Cosine dense + IDF-weighted sparse vectors, with a keyword payload index on doc_id."""
     from qdrant_client import models
 
+    if is_local(client) and name not in client._client.collections:
+        # A refresh killed before local mode saved meta.json can leave the folder with points
+        # in it; local mode would load them into the new collection.
+        shutil.rmtree(client._client._collection_path(name), ignore_errors=True)
     client.create_collection(
-        name, vectors_config=models.VectorParams(size=dimension, distance=models.Distance.COSINE)
+        name,
+        vectors_config={
+            DENSE: models.VectorParams(size=dimension, distance=models.Distance.COSINE)
+        },
+        sparse_vectors_config={SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)},
     )
     with warnings.catch_warnings():
         # Local mode has no payload indexes and says so; a server builds the index.
         warnings.simplefilter("ignore")
         client.create_payload_index(name, "doc_id", models.PayloadSchemaType.KEYWORD)
     if is_local(client):
-        _skip_local_fsync(client, name)
+        skip_local_fsync(client, name)
 
 
-def _skip_local_fsync(client: QdrantClient, name: str) -> None:
+def skip_local_fsync(client: QdrantClient, name: str) -> None:
     """Local mode commits every point on its own; make those commits cheap for this collection.
 
     WAL with synchronous=NORMAL keeps the file consistent when the process is killed at any
@@ -146,10 +159,11 @@ def upsert_chunks(
     name: str,
     chunks: Sequence[Chunk],
     vectors: np.ndarray,
+    sparse: Sequence[SparseVector],
     data_revision: str,
     show_progress: bool = True,
 ) -> None:
-    """Write chunks and their vectors as points, in batches, with a progress bar."""
+    """Write chunks with their dense and sparse vectors as points, in batches."""
     from qdrant_client import models
 
     if not chunks:
@@ -157,11 +171,15 @@ def upsert_chunks(
     with tqdm(total=len(chunks), desc=f"upsert {name}", disable=not show_progress) as bar:
         for start in range(0, len(chunks), UPSERT_BATCH):
             batch = chunks[start : start + UPSERT_BATCH]
+            end = start + len(batch)
             client.upsert(
                 name,
                 points=models.Batch(
                     ids=[chunk.chunk_id for chunk in batch],
-                    vectors=vectors[start : start + len(batch)].tolist(),
+                    vectors={
+                        DENSE: vectors[start:end].tolist(),
+                        SPARSE: [sparse_vector(vector) for vector in sparse[start:end]],
+                    },
                     payloads=[point_payload(chunk, data_revision) for chunk in batch],
                 ),
                 wait=True,
@@ -186,6 +204,15 @@ def move_alias(client: QdrantClient, alias: str, collection: str) -> None:
     client.update_collection_aliases(change_aliases_operations=operations)
 
 
+def delete_alias(client: QdrantClient, alias: str) -> None:
+    """Remove ``alias`` if it exists."""
+    from qdrant_client import models
+
+    if alias in aliases(client):
+        operation = models.DeleteAliasOperation(delete_alias=models.DeleteAlias(alias_name=alias))
+        client.update_collection_aliases(change_aliases_operations=[operation])
+
+
 def scroll_points(client: QdrantClient, name: str, with_vectors: bool) -> Iterator[Any]:
     """Every point of a collection, page by page."""
     offset = None
@@ -198,15 +225,17 @@ def scroll_points(client: QdrantClient, name: str, with_vectors: bool) -> Iterat
             return
 
 
-def search(
-    client: QdrantClient, collection: str, vectors: np.ndarray, limit: int
-) -> list[list[Any]]:
-    """Top ``limit`` points (with payload) for each query vector."""
+def sparse_vector(vector: SparseVector) -> Any:
+    """The Qdrant form of a BM25 vector."""
     from qdrant_client import models
 
-    requests = [
-        models.QueryRequest(query=vector.tolist(), limit=limit, with_payload=True)
-        for vector in vectors
-    ]
-    responses = client.query_batch_points(collection, requests=requests)
-    return [response.points for response in responses]
+    return models.SparseVector(indices=vector.indices.tolist(), values=vector.values.tolist())
+
+
+def delete_points(client: QdrantClient, name: str, ids: Sequence[str]) -> None:
+    """Delete points by id, in batches (one call each)."""
+    from qdrant_client import models
+
+    for start in range(0, len(ids), UPSERT_BATCH):
+        batch = list(ids[start : start + UPSERT_BATCH])
+        client.delete(name, points_selector=models.PointIdsList(points=batch), wait=True)

@@ -66,3 +66,8 @@ def build_messages(
     if answer is not None:
         messages.append({"role": "assistant", "content": answer})
     return messages
+
+
+def prompt_template() -> list[dict[str, str]]:
+    """The chat prompt with ``{{question}}`` and ``{{context}}`` placeholders (prompt registry)."""
+    return build_messages("{{question}}", "{{context}}")

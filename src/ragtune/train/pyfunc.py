@@ -9,12 +9,14 @@ rendered by :func:`ragtune.train.prompt.format_context`). Output: one answer per
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 import mlflow.pyfunc
 
 from ragtune.errors import FinetuneError
+from ragtune.runtime import BASE_CACHE_ENV
 from ragtune.train.prompt import build_messages
 
 
@@ -42,27 +44,39 @@ def generate_answer(
     return tokenizer.decode(new_tokens, skip_special_tokens=True).strip()
 
 
+def base_cache_dir() -> Path:
+    """Where a packaged GGUF base is dequantised on load: $RAGTUNE_BASE_CACHE, else ~/.cache."""
+    configured = os.environ.get(BASE_CACHE_ENV)
+    if configured:
+        return Path(configured)
+    return Path.home() / ".cache" / "ragtune" / "base-models"
+
+
+def load_logged_generator(artifacts: dict[str, str], config: dict[str, Any]) -> tuple[Any, Any]:
+    """Base model (packaged, or the logged ``base`` artifact) with the LoRA adapter attached."""
+    from peft import PeftModel
+
+    from ragtune.train.model import load_base_model, materialize_base, resolve_base_model
+
+    reference = config.get("base_model_ref") or artifacts.get("base", "")
+    source = resolve_base_model(reference, Path.cwd())
+    if source.fingerprint != config["base_model_fingerprint"]:
+        raise FinetuneError(
+            f"base model {reference!r} has fingerprint {source.fingerprint}, but this adapter "
+            f"was trained on {config['base_model_fingerprint']}; install that model"
+        )
+    model, tokenizer = load_base_model(materialize_base(source, base_cache_dir()))
+    return PeftModel.from_pretrained(model, artifacts["adapter"]), tokenizer
+
+
 class GeneratorModel(mlflow.pyfunc.PythonModel):
     """Base model + LoRA adapter, answering questions in house style with citations."""
 
     def load_context(self, context: Any) -> None:
         """Resolve the base model, check it is the one trained on, attach the adapter."""
-        from peft import PeftModel
-
-        from ragtune.train.model import load_base_model, materialize_base, resolve_base_model
-
-        config = context.model_config
-        source = resolve_base_model(config["base_model_ref"], Path(config["project_dir"]))
-        if source.fingerprint != config["base_model_fingerprint"]:
-            raise FinetuneError(
-                f"base model {config['base_model_ref']!r} has fingerprint {source.fingerprint}, "
-                f"but this adapter was trained on {config['base_model_fingerprint']}; "
-                "install that model"
-            )
-        base_dir = materialize_base(source, Path(config["base_cache_dir"]))
-        model, self.tokenizer = load_base_model(base_dir)
-        self.model = PeftModel.from_pretrained(model, context.artifacts["adapter"]).eval()
-        self.max_new_tokens = int(config.get("max_new_tokens", 96))
+        self.model, self.tokenizer = load_logged_generator(context.artifacts, context.model_config)
+        self.model = self.model.eval()
+        self.max_new_tokens = int(context.model_config.get("max_new_tokens", 96))
 
     # model_input stays unannotated: MLflow reads predict's type hints as a schema of its own.
     def predict(self, context, model_input, params: dict | None = None) -> list[str]:

@@ -75,7 +75,8 @@ def log_data_sample(examples: list[dict[str, Any]], rows: int) -> None:
         mlflow.log_artifact(str(path), artifact_path="data")
 
 
-def _requirements() -> list[str]:
+def pinned_requirements() -> list[str]:
+    """The packages a logged ragtune model needs, pinned to the versions installed here."""
     pinned = []
     for name in REQUIREMENTS:
         try:
@@ -85,23 +86,33 @@ def _requirements() -> list[str]:
     return pinned
 
 
+def generator_artifacts(source: BaseModelSource, adapter_dir: Path) -> tuple[dict, dict]:
+    """Artifacts and model config of a logged generator, with no path of this machine in them.
+
+    A packaged base model is found again by name wherever ragtune is installed; any other base
+    (a local directory or .gguf file) travels inside the logged model as the ``base`` artifact.
+    """
+    artifacts = {"adapter": str(adapter_dir)}
+    packaged = source.name.replace("_", "-") in PACKAGED_MODELS
+    if packaged:
+        base_ref = source.name
+    else:
+        artifacts["base"] = str(source.path)
+        base_ref = ""
+    config = {"base_model_ref": base_ref, "base_model_fingerprint": source.fingerprint}
+    return artifacts, config
+
+
 def log_generator(settings: Settings, source: BaseModelSource, adapter_dir: Path) -> str:
     """Log adapter + base reference as a pyfunc in the active run; return its model URI."""
-    # A packaged model is found again by name on any machine; anything else by absolute path.
-    packaged = source.name.replace("_", "-") in PACKAGED_MODELS
+    artifacts, config = generator_artifacts(source, adapter_dir)
     info = mlflow.pyfunc.log_model(
         name=tracking.MODEL_ARTIFACT_PATH,
         python_model=GeneratorModel(),
-        artifacts={"adapter": str(adapter_dir)},
-        model_config={
-            "base_model_ref": source.name if packaged else str(source.path),
-            "base_model_fingerprint": source.fingerprint,
-            "base_cache_dir": str(settings.path(settings.finetune.base_cache_dir).resolve()),
-            "project_dir": str(settings.project_dir),
-            "max_new_tokens": settings.finetune.max_new_tokens,
-        },
+        artifacts=artifacts,
+        model_config={**config, "max_new_tokens": settings.finetune.max_new_tokens},
         signature=SIGNATURE,
-        pip_requirements=_requirements(),
+        pip_requirements=pinned_requirements(),
     )
     return info.model_uri
 

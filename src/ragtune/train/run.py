@@ -41,6 +41,8 @@ class BuiltData:
     hashes: dict[str, str]
     data_revision: str
     raw_md5s: dict[str, str]
+    corpus_revision: int = 0
+    """Newest ``revision`` among the QA and behaviour rows (the facts the model may know)."""
 
 
 @dataclass
@@ -127,6 +129,10 @@ def build_data(
         hashes=training_data_hashes(tables),
         data_revision=revision.id,
         raw_md5s={name: revision.files.get(name, "") for name in TRACKED_RAW_FILES},
+        corpus_revision=max(
+            (row["revision"] for name in ("qa", "behaviour") for row in tables.get(name, [])),
+            default=0,
+        ),
     )
 
 
@@ -190,6 +196,7 @@ def register(
         tracking.TAG_DATA_REVISION: built.data_revision,
         tracking.TAG_BASE_MODEL: source.name,
         tracking.TAG_RUN_ID: trained.run_id,
+        tracking.TAG_CORPUS_REVISION: str(built.corpus_revision),
         **version_tags(built.hashes, settings.finetune),
         **{tracking.TAG_RAW_FILE_MD5.format(name=k): v for k, v in built.raw_md5s.items()},
     }

@@ -1,0 +1,90 @@
+"""Cold start of `ragtune index query`: a fresh process per query, per retrieval mode.
+
+Builds a generated corpus of about ``--chunks`` chunks (vectors from the hashing stand-in of
+benchmarks/refresh.py, so the build takes seconds; the query itself embeds with the real
+model), then times ``python -m ragtune index query`` as a new process, median of ``--runs``,
+for each ``index.retrieval``. Also prints Python's own import time of the CLI.
+
+    .venv/bin/python benchmarks/cold_start.py --chunks 10000
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+
+def _build(project: Path, chunks: int) -> int:
+    from refresh import StandInEmbedder
+
+    from ragtune.config import load_settings
+    from ragtune.data.generate import GeneratorSpec, write_corpus
+    from ragtune.data.prepare import prepare
+    from ragtune.index.refresh import refresh_index
+
+    settings = load_settings(project)
+    raw = settings.path(settings.data.raw_dir)
+    write_corpus(GeneratorSpec(seed=settings.data.seed, docs=max(10, chunks * 2 // 3)), raw)
+    prepare(raw, settings.path(settings.prepare.prepared_dir), settings.prepare)
+    result = refresh_index(settings, show_progress=False, embedder=StandInEmbedder())
+    return result.counts["chunks_total"]
+
+
+def _set_retrieval(project: Path, mode: str) -> None:
+    path = project / "params.yaml"
+    params = yaml.safe_load(path.read_text(encoding="utf-8"))
+    params["index"]["retrieval"] = mode
+    path.write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
+
+
+def _time_query(project: Path) -> float:
+    command = [sys.executable, "-m", "ragtune", "-C", str(project), "index", "query"]
+    command += ["Who approves travel over 2,000 EUR?", "-k", "3"]
+    started = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True, env=os.environ.copy())
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--chunks", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    project = Path(tempfile.mkdtemp(prefix="ragtune-bench-cold-"))
+    shutil.copy(REPO / "params.yaml", project / "params.yaml")
+    from ragtune.runtime import configure_environment
+
+    configure_environment(project)
+    print(f"ragtune cold-start benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
+    print(f"machine: {platform.machine()}, {platform.platform()}, {os.cpu_count()} CPUs")
+    print(f"index: {_build(project, args.chunks)} chunks", flush=True)
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import ragtune.cli"], check=True)
+    print(f"import ragtune.cli alone: {time.perf_counter() - started:.2f} s")
+    for mode in ("sparse", "dense", "hybrid"):
+        _set_retrieval(project, mode)
+        times = [_time_query(project) for _ in range(args.runs)]
+        print(
+            f"ragtune index query, retrieval={mode}: median {statistics.median(times):.2f} s "
+            f"(runs: {', '.join(f'{t:.2f}' for t in times)})",
+            flush=True,
+        )
+    shutil.rmtree(project, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,154 @@
+"""The evaluate stage: four arms on the same held-out questions, one MLflow run, report files.
+
+`ragtune evaluate`, the DVC stage `evaluate` and the Prefect flow `flows/evaluate.py` call
+:func:`evaluate_stage`. Cheap checks (questions, adapter version, collection) come before any
+model loads; once the run has started, an exception marks it FAILED and writes no reports.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ragtune import tracking
+from ragtune.config import Settings
+from ragtune.data.load import load_dataset
+from ragtune.data.schema import QA
+from ragtune.errors import EvaluationError
+from ragtune.evaluate.arms import ARMS, run_arm, table
+from ragtune.evaluate.report import (
+    finetuned_scores,
+    log_to_mlflow,
+    staged_reports,
+    write_reports,
+)
+from ragtune.serve.answer import open_retriever
+from ragtune.serve.generators import AdapterVersion, find_adapter, load_finetuned, without_adapter
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class EvaluationOutcome:
+    """What one evaluation measured and where it went."""
+
+    run_id: str
+    adapter: str
+    collection: str
+    table: list[dict[str, Any]]
+    scores: dict[str, float]
+    paths: dict[str, Path] = field(default_factory=dict)
+
+
+def evaluation_questions(settings: Settings, max_questions: int | None = None) -> list[dict]:
+    """The first ``evaluate.max_questions`` QA rows of ``evaluate.split``; error when none."""
+    qa_path = settings.path(settings.prepare.prepared_dir) / QA.filename
+    rows = load_dataset(QA, qa_path.parent)
+    if not rows:
+        raise EvaluationError(
+            f"{qa_path}: no QA rows to evaluate with; add questions (`ragtune data import-qa`, "
+            "or `ragtune data generate` for the demo) and run `ragtune data prepare`"
+        )
+    split = settings.evaluate.split
+    chosen = [row for row in rows if row["split"] == split]
+    if not chosen:
+        raise EvaluationError(
+            f"{qa_path}: no '{split}' questions among {len(rows)} QA rows; set evaluate.split "
+            "to a split that has rows"
+        )
+    return chosen[: max_questions or settings.evaluate.max_questions]
+
+
+def _run_tags(adapter: AdapterVersion, collection: str, questions: list[dict]) -> dict[str, str]:
+    return {
+        "adapter_version": adapter.version,
+        "registered_model": adapter.name,
+        "collection": collection,
+        "data_revision": str(max(row["revision"] for row in questions)),
+        "adapter_corpus_revision": str(adapter.corpus_revision or "unknown"),
+    }
+
+
+def evaluate_stage(
+    settings: Settings,
+    collection: str | None = None,
+    version: str | None = None,
+    max_questions: int | None = None,
+) -> EvaluationOutcome:
+    """Answer the evaluation questions with every arm, score them, log and write the results."""
+    import mlflow
+
+    from ragtune.data.versioning import data_revision
+    from ragtune.evaluate.scorers import log_genai_evaluation
+
+    config = settings.evaluate
+    questions = evaluation_questions(settings, max_questions)
+    adapter = find_adapter(settings, version)
+    trained_revision = adapter.corpus_revision
+    if trained_revision is None:
+        logger.warning(
+            "%s has no %s tag: changed/unchanged slices left out",
+            adapter.label,
+            tracking.TAG_CORPUS_REVISION,
+        )
+    revision = data_revision(settings.project_dir, settings.path(settings.data.raw_dir))
+    with (
+        open_retriever(settings, collection) as retriever,
+        tracking.stage_run(
+            tracking.EXPERIMENT_EVALUATE,
+            stage="evaluate",
+            data_revision=revision.id,
+            project_dir=settings.project_dir,
+            run_name=f"evaluate-{adapter.version}-{retriever.collection}",
+            tags=_run_tags(adapter, retriever.collection, questions),
+        ) as run,
+    ):
+        mlflow.set_tag(tracking.TAG_PROMPT, tracking.house_prompt_version())
+        mlflow.log_params(
+            {
+                "k": config.k,
+                "split": config.split,
+                "questions": len(questions),
+                "batch_size": config.batch_size,
+                "max_new_tokens": config.max_new_tokens,
+            }
+        )
+        tracking.log_data_input(
+            f"qa-{config.split}",
+            revision.id,
+            settings.path(settings.prepare.prepared_dir) / QA.filename,
+            questions,
+            context="evaluation",
+        )
+        finetuned = load_finetuned(adapter, config.max_new_tokens)
+        generators = {False: without_adapter(finetuned), True: finetuned}
+        rows: list[dict[str, Any]] = []
+        for arm in ARMS:
+            started = time.perf_counter()
+            rows += run_arm(
+                arm,
+                questions,
+                generators[arm.finetuned],
+                retriever,
+                config.k,
+                config.batch_size,
+                trained_revision,
+            )
+            mlflow.log_metric(f"{arm.key}/seconds", time.perf_counter() - started)
+        summary = table(rows)
+        log_genai_evaluation(rows)
+        reports_dir = settings.path(config.reports_dir)
+        with staged_reports(reports_dir) as staging:
+            log_to_mlflow(summary, write_reports(staging, summary, rows))
+    paths = {path.name: path for path in sorted(reports_dir.iterdir()) if path.is_file()}
+    return EvaluationOutcome(
+        run_id=run.info.run_id,
+        adapter=adapter.label,
+        collection=retriever.collection,
+        table=summary,
+        scores=finetuned_scores(summary),
+        paths=paths,
+    )

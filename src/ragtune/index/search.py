@@ -1,0 +1,98 @@
+"""Search a collection: dense, BM25 sparse, or both fused by reciprocal rank fusion (RRF).
+
+Fusion runs inside Qdrant (the Query API's prefetch + RRF), so a server and local mode rank
+the same way; the sparse leg's IDF comes from the collection itself (``Modifier.IDF``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from ragtune.errors import RetrievalIndexError
+from ragtune.index.store import DENSE, SPARSE, sparse_vector
+
+if TYPE_CHECKING:
+    import numpy as np
+    from qdrant_client import QdrantClient
+
+    from ragtune.index.sparse import SparseVector
+
+logger = logging.getLogger(__name__)
+
+RRF_K = 60
+"""Reciprocal rank fusion constant (Cormack et al. 2009): score = sum 1 / (60 + rank)."""
+PREFETCH_MIN = 50
+"""Candidates each retriever hands to the fusion, at least."""
+
+
+def has_sparse(client: QdrantClient, collection: str) -> bool:
+    """True when the collection holds named dense + sparse vectors (built since hybrid)."""
+    params = client.get_collection(collection).config.params
+    return isinstance(params.vectors, dict) and SPARSE in (params.sparse_vectors or {})
+
+
+def _request(
+    retrieval: str, dense: np.ndarray | None, sparse: SparseVector | None, limit: int
+) -> Any:
+    """One query: a single leg searched directly, or dense + sparse fused by RRF."""
+    from qdrant_client import models
+
+    legs: list[tuple[Any, str | None]] = []
+    if dense is not None and retrieval in ("dense", "hybrid"):
+        legs.append((dense.tolist(), DENSE))
+    if sparse is not None and retrieval in ("sparse", "hybrid"):
+        legs.append((sparse_vector(sparse), SPARSE))
+    if len(legs) == 1:
+        query, using = legs[0]
+        return models.QueryRequest(query=query, using=using, limit=limit, with_payload=True)
+    depth = max(limit, PREFETCH_MIN)
+    return models.QueryRequest(
+        prefetch=[models.Prefetch(query=q, using=using, limit=depth) for q, using in legs],
+        query=models.RrfQuery(rrf=models.Rrf(k=RRF_K)),
+        limit=limit,
+        with_payload=True,
+    )
+
+
+def search(
+    client: QdrantClient,
+    collection: str,
+    retrieval: str,
+    dense: np.ndarray | None,
+    sparse: Sequence[SparseVector] | None,
+    limit: int,
+) -> list[list[Any]]:
+    """Top ``limit`` points (with payload) per query: dense, sparse, or both fused by RRF.
+
+    Pass the query vectors ``retrieval`` needs (``dense`` rows or ``sparse`` items, one per
+    query). Collections built before sparse vectors existed hold one unnamed dense vector: a
+    release may pin one, so they are searched dense-only, with a warning when more was asked.
+    """
+    from qdrant_client import models
+
+    queries = len(dense) if dense is not None else len(sparse or [])
+    if has_sparse(client, collection):
+        requests = [
+            _request(
+                retrieval,
+                dense[i] if dense is not None else None,
+                sparse[i] if sparse is not None else None,
+                limit,
+            )
+            for i in range(queries)
+        ]
+    elif dense is not None:
+        if retrieval != "dense":
+            logger.warning("%s has no sparse vectors; searching it dense-only", collection)
+        requests = [
+            models.QueryRequest(query=v.tolist(), limit=limit, with_payload=True) for v in dense
+        ]
+    else:
+        raise RetrievalIndexError(
+            f"{collection} holds no sparse vectors for index.retrieval = {retrieval!r}; "
+            "run `ragtune index refresh` to rebuild it, or set index.retrieval: dense"
+        )
+    responses = client.query_batch_points(collection, requests=requests)
+    return [response.points for response in responses]

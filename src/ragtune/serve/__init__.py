@@ -1,0 +1,1 @@
+"""Answering questions: retrieval + generation, shared by ask, evaluation and serving."""
