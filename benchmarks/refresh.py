@@ -11,6 +11,7 @@ measure what a refresh costs around the encoder at corpus sizes where a real bui
 take an hour on 2 cores; it prints no ratio to (a) then.
 
     .venv/bin/python benchmarks/refresh.py --docs 5000
+    .venv/bin/python benchmarks/refresh.py --docs 500 --runner dask --workers 1,2
     .venv/bin/python benchmarks/refresh.py --docs 20000 --stand-in-embedder --queries 0
 """
 
@@ -89,6 +90,14 @@ def main() -> None:
     parser.add_argument("--stand-in-embedder", action="store_true", help="hashing stand-in")
     parser.add_argument("--chunk-size", type=int, help="override index.chunk_size (tokens)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary project")
+    parser.add_argument(
+        "--runner",
+        choices=["local", "dask"],
+        default="local",
+        help="dask: full-build chunks/s on LocalClusters of --workers (benchmarks/refresh_dask.py)",
+    )
+    parser.add_argument("--workers", default="1,2", help="Dask worker counts, comma-separated")
+    parser.add_argument("--texts-per-task", type=int, default=128, help="texts per Dask task")
     args = parser.parse_args()
 
     project = Path(tempfile.mkdtemp(prefix="ragtune-bench-refresh-"))
@@ -117,6 +126,14 @@ def main() -> None:
     prepared_dir = settings.path(settings.prepare.prepared_dir)
     write_corpus(GeneratorSpec(seed=settings.data.seed, docs=args.docs), raw_dir)
     prepare(raw_dir, prepared_dir, settings.prepare)
+    if args.runner == "dask":
+        from refresh_dask import run as run_dask
+
+        counts = [int(count) for count in args.workers.split(",")]
+        run_dask(settings, counts, args.texts_per_task)
+        if not args.keep:
+            shutil.rmtree(project, ignore_errors=True)
+        return
     docs = load_dataset(DOCS, raw_dir)
     config = settings.index
     model = StandInEmbedder() if args.stand_in_embedder else load_embedder(config)

@@ -54,7 +54,8 @@ def dvc_project(project_dir: Path, settings: Settings) -> Path:
     def run(*args: str) -> None:
         subprocess.run(args, cwd=project_dir, check=True, capture_output=True)
 
-    shutil.copy(REPO_ROOT / "dvc.yaml", project_dir / "dvc.yaml")
+    for name in ("dvc.yaml", ".gitignore"):
+        shutil.copy(REPO_ROOT / name, project_dir / name)
     # Stages depend on their source files, so the repository carries a copy of src/.
     shutil.copytree(
         REPO_ROOT / "src", project_dir / "src", ignore=shutil.ignore_patterns("__pycache__")

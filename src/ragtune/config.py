@@ -112,7 +112,7 @@ class IndexConfig(Section):
     manifest_path: Path = Path("data/index/manifest.sqlite")
     """What each collection holds (chunk ids, content hashes) plus the vector cache."""
     reports_dir: Path = Path("reports/index")
-    """metrics.json and manifest.json of the latest build (DVC metrics, MLflow artefact)."""
+    """manifest.json, metrics.json and scores.json of the latest build (DVC, MLflow artefacts)."""
     k: StrictInt = Field(5, ge=1, le=100)
     """Cut-off for recall@k and the default of `ragtune index query`."""
     retrieval: Literal["dense", "sparse", "hybrid"] = "hybrid"
@@ -157,7 +157,7 @@ class FinetuneConfig(Section):
     output_dir: Path = Path("models/finetune")
     """Scratch space for the trainer and the adapter before it is logged to MLflow."""
     reports_dir: Path = Path("reports/finetune")
-    """summary.json: the last decision, run and registered version (a DVC metrics file)."""
+    """summary.json (the last decision, run, version); metrics.json and loss curves for DVC."""
     lora: LoraSettings = Field(default_factory=LoraSettings)
     seed: StrictInt = 7
     max_steps: StrictInt = Field(30, ge=1)

@@ -109,8 +109,8 @@ def index_stage(
     """
     from ragtune import tracking
     from ragtune.data.versioning import data_revision
+    from ragtune.index.parallel import refresh_index_on_cluster
     from ragtune.index.query import eval_questions, evaluate_retrieval, no_questions_reason
-    from ragtune.index.refresh import refresh_index
     from ragtune.index.report import log_index_build
 
     run_step("check-validation", require_validated, settings)
@@ -118,8 +118,13 @@ def index_stage(
     with tracking.stage_run(
         tracking.EXPERIMENT_INDEX, "index", revision, settings.project_dir
     ) as run:
+        # On a Dask worker (DaskTaskRunner) new chunks are embedded across the cluster.
         result = run_step(
-            "refresh-index", refresh_index, settings, show_progress=show_progress, revision=revision
+            "refresh-index",
+            refresh_index_on_cluster,
+            settings,
+            show_progress=show_progress,
+            revision=revision,
         )
         scores: dict[str, float] = {}
         if not evaluate:

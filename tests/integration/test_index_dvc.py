@@ -27,6 +27,7 @@ def test_dvc_index_stage(dvc_project) -> None:
     assert metrics["chunks_embedded"] == metrics["chunks_total"] > 0
     assert 0 < metrics["recall_at_5"] <= 1
     manifest = json.loads((dvc_project / "reports" / "index" / "manifest.json").read_text())
-    assert manifest["collection"] == metrics["collection"] and manifest["docs"]
+    assert manifest["collection"].startswith("ragtune-") and manifest["docs"]
+    assert all(isinstance(value, int | float) for value in metrics.values()), metrics
     status = dvc(dvc_project, "status", "index")
     assert "up to date" in status.stdout, status.stdout

@@ -26,6 +26,7 @@ from ragtune.data.suites import Table, build_tables, expectations_for
 
 log = logging.getLogger(__name__)
 SITE_NAME = "ragtune"
+METRICS_FILE = "metrics.json"
 QUARANTINE = "quarantine"
 
 
@@ -51,6 +52,16 @@ class ValidationReport:
     skipped_inputs: list[dict[str, Any]] = field(default_factory=list)
     data_docs: str = ""
     quarantine: dict[str, str] = field(default_factory=dict)
+
+    def metrics(self) -> dict[str, Any]:
+        """Numbers only (``metrics.json``), so `dvc metrics show/diff` is a readable table."""
+        return {
+            "passed": int(self.success),
+            "expectations": self.evaluated_expectations,
+            "failed_expectations": len(self.failures),
+            "skipped_inputs": len(self.skipped_inputs),
+            "rows": dict(self.row_counts),
+        }
 
     def render(self) -> str:
         """A readable report: verdict, each failing expectation with example rows."""
@@ -241,6 +252,9 @@ def validate_prepared(
     summary[HASH_KEY] = prepared_hash
     (reports_dir / SUMMARY_FILE).write_text(
         json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    (reports_dir / METRICS_FILE).write_text(
+        json.dumps(report.metrics(), indent=2, sort_keys=True) + "\n", encoding="utf-8"
     )
     log.info("validation %s (%d failures)", "passed" if report.success else "failed", len(failures))
     return report

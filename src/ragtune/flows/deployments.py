@@ -4,10 +4,13 @@ Schedules live here and in params.yaml, never in flow bodies: the index refresh 
 (`index.schedule_cron`), the fine-tune rarely (`finetune.schedule_cron`, `--if-needed`). Each
 deployment has a concurrency limit of one, so two refreshes (or two fine-tunes) never overlap.
 With no PREFECT_API_URL set, Prefect runs its local ephemeral API under PREFECT_HOME.
+:func:`deploy_to_work_pool` registers the same deployments on a Prefect server instead, for a
+`prefect worker start --pool <pool>` (a process work pool) to run.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from ragtune.config import Settings
@@ -51,3 +54,49 @@ def serve_deployments(settings: Settings) -> None:
     from prefect import serve
 
     serve(*build_deployments(settings))
+
+
+# Flow entry files relative to the source directory (flows/ re-exports ragtune.flows).
+ENTRYPOINTS = {
+    "refresh-index": "flows/refresh_index.py:refresh_index_flow",
+    "finetune": "flows/finetune.py:finetune_flow",
+}
+
+
+def deploy_to_work_pool(
+    settings: Settings, work_pool: str, source_dir: Path, project_dir: Path | None = None
+) -> list[str]:
+    """Register every deployment (schedule, parameters, concurrency) on the Prefect server at
+    PREFECT_API_URL for ``work_pool``, with code loaded from ``source_dir``; return their ids.
+
+    ``project_dir`` is where the worker's runs find params.yaml and the data (default: the
+    settings' project directory).
+    """
+    from prefect import Flow
+
+    ids = []
+    for deployment in build_deployments(settings):
+        parameters = dict(deployment.parameters)
+        if project_dir is not None:
+            parameters["project_dir"] = str(project_dir)
+        flow = Flow.from_source(
+            source=str(source_dir), entrypoint=ENTRYPOINTS[deployment.flow_name]
+        )
+        ids.append(
+            str(
+                flow.deploy(
+                    name=deployment.name,
+                    work_pool_name=work_pool,
+                    schedules=deployment.schedules,
+                    parameters=parameters,
+                    concurrency_limit=deployment.concurrency_limit,
+                    description=deployment.description,
+                    tags=deployment.tags,
+                    build=False,
+                    push=False,
+                    print_next_steps=False,
+                    ignore_warnings=True,
+                )
+            )
+        )
+    return ids

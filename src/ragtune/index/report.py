@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 MANIFEST_FILE = "manifest.json"
 METRICS_FILE = "metrics.json"
+SCORES_PLOT_FILE = "scores.json"
 
 
 def build_manifest(settings: Settings, result: RefreshResult) -> dict[str, Any]:
@@ -42,7 +43,11 @@ def build_manifest(settings: Settings, result: RefreshResult) -> dict[str, Any]:
 def write_reports(
     settings: Settings, result: RefreshResult, scores: dict[str, float]
 ) -> tuple[Path, Path]:
-    """Write reports/index/manifest.json and metrics.json (DVC metrics); return both paths."""
+    """Write manifest.json, metrics.json (numbers only) and scores.json (the scores as plot rows).
+
+    The collection name and timings stay out of the DVC files: they are in the manifest and the
+    MLflow run, and the metrics of the same data and settings are the same on every build.
+    """
     reports_dir = settings.path(settings.index.reports_dir)
     reports_dir.mkdir(parents=True, exist_ok=True)
     manifest_path = reports_dir / MANIFEST_FILE
@@ -50,8 +55,12 @@ def write_reports(
         json.dumps(build_manifest(settings, result), indent=1), encoding="utf-8"
     )
     metrics_path = reports_dir / METRICS_FILE
-    metrics = {"collection": result.collection, **scores, **result.counts}
-    metrics_path.write_text(json.dumps(metrics, indent=2, sort_keys=True), encoding="utf-8")
+    metrics = {**scores, **result.counts}
+    metrics_path.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    rows = [
+        {"metric": name, "value": value} for name, value in scores.items() if name != "questions"
+    ]
+    (reports_dir / SCORES_PLOT_FILE).write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
     return manifest_path, metrics_path
 
 

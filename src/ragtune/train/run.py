@@ -64,7 +64,7 @@ class FinetuneOutcome:
     metrics: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-ready summary (the DVC metrics file)."""
+        """JSON-ready summary (reports/finetune/summary.json; metrics.json holds the numbers)."""
         return {
             "trained": self.decision.train,
             "reason": self.decision.reason,
@@ -219,9 +219,14 @@ def write_empty_data(settings: Settings) -> dict[str, Path]:
 
 
 def finish(settings: Settings, outcome: FinetuneOutcome) -> FinetuneOutcome:
-    """Write reports/finetune/summary.json (the decision, and run, version, metrics when
-    trained) and return the outcome."""
-    path = settings.path(settings.finetune.reports_dir) / SUMMARY_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write reports/finetune/: summary.json (the decision, and run, version, metrics when
+    trained) and the DVC metrics and loss curves of the latest version; return the outcome."""
+    from ragtune.train.reports import write_version_reports
+
+    reports_dir = settings.path(settings.finetune.reports_dir)
+    write_version_reports(
+        reports_dir, settings.release.registered_model, outcome.decision.train, _client()
+    )
+    path = reports_dir / SUMMARY_FILE
     path.write_text(json.dumps(outcome.as_dict(), indent=2) + "\n", encoding="utf-8")
     return outcome
