@@ -16,7 +16,7 @@ import typer
 from ragtune.cli_context import State, settings
 from ragtune.data.importer.commands import import_command, import_qa_command
 from ragtune.errors import RagtuneError
-from ragtune.evaluate.commands import evaluate_command
+from ragtune.evaluate.commands import advise_command, evaluate_command
 from ragtune.index.commands import index_app
 from ragtune.runtime import configure_environment
 from ragtune.serve.commands import ask_command
@@ -37,6 +37,7 @@ app.add_typer(index_app, name="index")
 app.add_typer(finetune_app, name="finetune")
 app.command("ask")(ask_command)
 app.command("evaluate")(evaluate_command)
+app.command("advise")(advise_command)
 
 
 @app.callback()

@@ -58,7 +58,7 @@ def log_index_run(settings: Settings, result: RefreshResult, scores: dict[str, f
     """One MLflow run in `ragtune-index`: params, scores, counts, phase seconds, manifest."""
     import mlflow
 
-    from ragtune.tracking import EXPERIMENT_INDEX, stage_run
+    from ragtune.tracking import EXPERIMENT_INDEX, log_data_input, stage_run
 
     manifest_path, metrics_path = write_reports(settings, result, scores)
     params = {
@@ -85,6 +85,13 @@ def log_index_run(settings: Settings, result: RefreshResult, scores: dict[str, f
     ) as run:
         mlflow.log_params(params)
         mlflow.log_metrics(metrics)
+        log_data_input(
+            "docs",
+            result.data_revision,
+            settings.path(settings.prepare.prepared_dir) / "docs.jsonl",
+            [],
+            context="index",
+        )
         mlflow.log_artifact(str(manifest_path))
         mlflow.log_artifact(str(metrics_path))
     return run.info.run_id
