@@ -97,6 +97,8 @@ def _csv(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
 
 
 def _cell(name: str, value: Any) -> str:
+    if name == "questions":
+        return str(int(value))
     if isinstance(value, float):
         if math.isnan(value):
             return "–"

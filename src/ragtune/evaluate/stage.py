@@ -43,8 +43,14 @@ class EvaluationOutcome:
     paths: dict[str, Path] = field(default_factory=dict)
 
 
-def evaluation_questions(settings: Settings, max_questions: int | None = None) -> list[dict]:
-    """The first ``evaluate.max_questions`` QA rows of ``evaluate.split``; error when none."""
+def evaluation_questions(
+    settings: Settings, max_questions: int | None = None, trained_revision: int | None = None
+) -> list[dict]:
+    """``evaluate.max_questions`` QA rows of ``evaluate.split``; error when there are none.
+
+    With ``evaluate.changed_share`` and a known training revision, up to that share comes
+    from facts newer than the training data, the rest in file order.
+    """
     qa_path = settings.path(settings.prepare.prepared_dir) / QA.filename
     rows = load_dataset(QA, qa_path.parent)
     if not rows:
@@ -59,7 +65,15 @@ def evaluation_questions(settings: Settings, max_questions: int | None = None) -
             f"{qa_path}: no '{split}' questions among {len(rows)} QA rows; set evaluate.split "
             "to a split that has rows"
         )
-    return chosen[: max_questions or settings.evaluate.max_questions]
+    limit = max_questions or settings.evaluate.max_questions
+    if not settings.evaluate.changed_share or trained_revision is None:
+        return chosen[:limit]
+    changed = [row for row in chosen if row["revision"] > trained_revision]
+    changed = changed[: round(limit * settings.evaluate.changed_share)]
+    picked = {row["qa_id"] for row in changed}
+    rest = [row["qa_id"] for row in chosen if row["qa_id"] not in picked][: limit - len(changed)]
+    picked.update(rest)
+    return [row for row in chosen if row["qa_id"] in picked]
 
 
 def _run_tags(adapter: AdapterVersion, collection: str, questions: list[dict]) -> dict[str, str]:
@@ -85,9 +99,9 @@ def evaluate_stage(
     from ragtune.evaluate.scorers import log_genai_evaluation
 
     config = settings.evaluate
-    questions = evaluation_questions(settings, max_questions)
     adapter = find_adapter(settings, version)
     trained_revision = adapter.corpus_revision
+    questions = evaluation_questions(settings, max_questions, trained_revision)
     if trained_revision is None:
         logger.warning(
             "%s has no %s tag: changed/unchanged slices left out",
@@ -112,6 +126,7 @@ def evaluate_stage(
                 "k": config.k,
                 "split": config.split,
                 "questions": len(questions),
+                "changed_share": config.changed_share,
                 "batch_size": config.batch_size,
                 "max_new_tokens": config.max_new_tokens,
             }
