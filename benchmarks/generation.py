@@ -73,7 +73,12 @@ def main() -> None:
     settings = load_settings(REPO)
     generator = load_base(settings, args.max_new_tokens)
     prompts = rag_prompts(args.questions)
-    lengths = [len(generator.tokenizer.apply_chat_template(p, tokenize=True)) for p in prompts]
+    lengths = [
+        len(
+            generator.tokenizer.apply_chat_template(p, tokenize=True, return_dict=True)["input_ids"]
+        )
+        for p in prompts
+    ]
     print(
         f"{generator.label} on {next(generator.model.parameters()).device}, "
         f"torch threads {torch.get_num_threads()}; {len(prompts)} questions, prompt tokens "

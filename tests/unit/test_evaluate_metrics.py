@@ -86,4 +86,4 @@ def test_slices_table_and_metrics_document() -> None:
     json.dumps(document, allow_nan=False)  # numbers only: NaN would break DVC
     assert "groundedness" not in document["base"]["all"]
     assert document["ft_rag"]["all"]["groundedness"] == 0.5
-    assert "| FT+RAG | glossary | 1.0 | 0.200 |" in markdown_table(summary)
+    assert "| FT+RAG | glossary | 1 | 0.200 |" in markdown_table(summary)
