@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import mlflow
@@ -129,15 +131,26 @@ def check_bad_input_is_one_line_before_any_run(ready) -> None:
     qa_path.write_text(original)
 
 
+def ragtune(project: Path, *args: str) -> subprocess.CompletedProcess:
+    """The CLI as a user runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "ragtune", *args], cwd=project, capture_output=True, text=True
+    )
+
+
 def check_ask_cites_and_names_its_sources(ready) -> None:
-    result = CliRunner().invoke(app, ["ask", "What does the glossary say?", "--json"])
-    assert result.exit_code == 0, result.output
-    payload = json.loads(result.output)
+    result = ragtune(ready.project_dir, "ask", "What does the glossary say?", "--json")
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
     assert payload["arm"] == "ft+rag" and payload["generator"] == "ragtune-generator v1"
     assert payload["source"].startswith("no release yet")
     assert payload["collection"].startswith(ready.index.collection_prefix)
     assert len(payload["passages"]) == ready.evaluate.k
-    assert payload["retrieved_doc_ids"] and payload["answer"] is not None
-    plain = CliRunner().invoke(app, ["ask", "What does the glossary say?", "--arm", "rag"])
-    assert plain.exit_code == 0, plain.output
-    assert "passages used" in plain.output and "answered by base models/tiny" in plain.output
+    assert payload["retrieved_doc_ids"] and isinstance(payload["answer"], str)
+    plain = ragtune(ready.project_dir, "ask", "What does the glossary say?", "--arm", "rag")
+    assert plain.returncode == 0, plain.stderr
+    assert "passages used" in plain.stdout and "answered by base models/tiny" in plain.stdout
+    empty = ragtune(ready.project_dir, "ask", "   ")
+    assert empty.returncode == 1 and empty.stderr.strip() == (
+        'error: the question is empty; ask something, e.g. `ragtune ask "..."`'
+    )
