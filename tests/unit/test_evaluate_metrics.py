@@ -87,3 +87,33 @@ def test_slices_table_and_metrics_document() -> None:
     assert "groundedness" not in document["base"]["all"]
     assert document["ft_rag"]["all"]["groundedness"] == 0.5
     assert "| FT+RAG | glossary | 1 | 0.200 |" in markdown_table(summary)
+
+
+def test_question_selection_keeps_a_share_of_changed_facts(tmp_path) -> None:
+    from ragtune.config import Settings
+    from ragtune.data.load import write_jsonl
+    from ragtune.evaluate.stage import evaluation_questions
+
+    rows = [
+        {
+            "qa_id": f"qa-{i:02d}",
+            "question": f"Question {i}?",
+            "answer": f"Answer {i}.",
+            "doc_ids": [f"doc-{i}"],
+            "split": "test" if i % 5 else "dev",
+            "kind": "product",
+            "revision": 2 if i >= 15 else 1,
+        }
+        for i in range(20)
+    ]
+    settings = Settings()
+    settings.project_dir = tmp_path
+    write_jsonl(tmp_path / "data" / "prepared" / "qa.jsonl", rows)
+    settings.evaluate.max_questions = 6
+    plain = evaluation_questions(settings, trained_revision=1)
+    assert [row["qa_id"] for row in plain] == ["qa-01", "qa-02", "qa-03", "qa-04", "qa-06", "qa-07"]
+    settings.evaluate.changed_share = 0.5
+    mixed = evaluation_questions(settings, trained_revision=1)
+    assert [row["revision"] for row in mixed].count(2) == 3 and len(mixed) == 6
+    assert [row["qa_id"] for row in mixed] == sorted(row["qa_id"] for row in mixed)  # file order
+    assert evaluation_questions(settings, trained_revision=None) == plain
