@@ -61,9 +61,13 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=16)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--max-new-tokens", type=int, default=48)
+    parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
     args = parser.parse_args()
 
     import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     from ragtune.config import load_settings
     from ragtune.runtime import configure_environment
@@ -86,7 +90,10 @@ def main() -> None:
         flush=True,
     )
     measure(generator, prompts[:2], 2)  # warm-up
-    rows = [measure(generator, prompts, size) for size in (1, args.batch_size)]
+    rows = []
+    for size in (1, args.batch_size):
+        rows.append(measure(generator, prompts, size))
+        print(f"batch {size}: {rows[-1]['seconds']:.1f} s", flush=True)
     print(f"{'batch':>5} {'seconds':>8} {'answers/s':>10} {'tokens/s':>9} {'tokens':>7}")
     for row in rows:
         print(
