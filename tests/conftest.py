@@ -67,3 +67,12 @@ def dvc_project(project_dir: Path, settings: Settings) -> Path:
     raw_dir = settings.path(settings.data.raw_dir)
     write_corpus(GeneratorSpec(seed=settings.data.seed, docs=SMALL_CORPUS_DOCS), raw_dir)
     return project_dir
+
+
+@pytest.fixture
+def validated_project(demo_project: Path, settings: Settings) -> Path:
+    """``demo_project`` whose prepared data passed validation (the gate of index/finetune)."""
+    from ragtune.stages import validate_stage
+
+    validate_stage(settings)
+    return demo_project

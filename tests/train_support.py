@@ -77,15 +77,16 @@ FAST_PARAMS: dict[str, Any] = {
 
 
 def edit_raw_and_prepare(settings: Any, dataset: str, edit: Any) -> None:
-    """Apply ``edit(rows)`` to one raw dataset (docs, qa, behaviour), then re-run prepare."""
+    """Apply ``edit(rows)`` to one raw dataset (docs, qa, behaviour), then prepare and validate."""
     from ragtune.data.load import load_all, write_jsonl
-    from ragtune.data.prepare import prepare
+    from ragtune.stages import prepare_stage, validate_stage
 
     raw_dir = settings.path(settings.data.raw_dir)
     rows = load_all(raw_dir)[dataset]
     edit(rows)
     write_jsonl(raw_dir / f"{dataset}.jsonl", rows)
-    prepare(raw_dir, settings.path(settings.prepare.prepared_dir), settings.prepare)
+    prepare_stage(settings)
+    validate_stage(settings)
 
 
 def append_to_first(field: str, suffix: str, where: Any = lambda row: True) -> Any:

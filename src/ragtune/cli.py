@@ -23,7 +23,7 @@ from ragtune.serve.commands import ask_command
 from ragtune.train.commands import finetune_app
 
 app = typer.Typer(
-    help="ragtune: a retrieval index and a LoRA fine-tune, validated and released together.",
+    help="ragtune: a retrieval index and a LoRA fine-tune, validated and tracked together.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
@@ -109,39 +109,40 @@ def data_revision_command(
     config = settings()
     revision = data_revision(config.project_dir, config.path(config.data.raw_dir))
     if as_json:
-        payload = {"id": revision.id, "snapshotted": revision.snapshotted, "files": revision.files}
+        payload = {
+            "id": revision.id,
+            "snapshotted": revision.snapshotted,
+            "reason": revision.reason,
+            "files": revision.files,
+        }
         typer.echo(json.dumps(payload, indent=2))
-    else:
-        typer.echo(revision.id)
+        return
+    typer.echo(revision.id)
+    if revision.reason:
+        typer.echo(f"note: {revision.reason}", err=True)
 
 
 @data_app.command("prepare")
 def data_prepare() -> None:
     """Load raw data strictly and write normalised JSONL to prepare.prepared_dir."""
-    from ragtune.data.prepare import prepare
+    from ragtune.stages import prepare_stage
 
-    config = settings()
-    counts = prepare(
-        config.path(config.data.raw_dir), config.path(config.prepare.prepared_dir), config.prepare
-    )
+    counts = prepare_stage(settings())
     typer.echo("prepared " + ", ".join(f"{count} {name}" for name, count in counts.items()))
 
 
 @app.command("validate")
 def validate_command() -> None:
     """Run the Great Expectations suites; exit non-zero with a report when data is bad."""
-    from ragtune.data.validate import validate_prepared
+    from ragtune.errors import ValidationFailed
+    from ragtune.stages import validate_stage
 
-    config = settings()
-    report = validate_prepared(
-        config.path(config.prepare.prepared_dir),
-        config.validate_,
-        reports_dir=config.path(config.validate_.reports_dir),
-        quarantine_dir=config.path(config.validate_.quarantine_dir),
-    )
+    try:
+        report = validate_stage(settings())
+    except ValidationFailed as failed:
+        typer.echo(str(failed))
+        raise typer.Exit(code=1) from None
     typer.echo(report.render())
-    if not report.success:
-        raise typer.Exit(code=1)
 
 
 @app.command("schedule")
@@ -151,7 +152,7 @@ def schedule(
     ] = False,
 ) -> None:
     """Serve the scheduled Prefect deployments (index refresh, fine-tune) until interrupted."""
-    from flows.deployments import build_deployments, describe, serve_deployments
+    from ragtune.flows.deployments import build_deployments, describe, serve_deployments
 
     config = settings()
     if list_only:

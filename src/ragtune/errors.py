@@ -14,7 +14,14 @@ class DataFormatError(RagtuneError):
 
 
 class ValidationFailed(RagtuneError):
-    """Great Expectations suites failed; nothing downstream may run."""
+    """Great Expectations suites failed; nothing downstream may run.
+
+    ``report`` is the :class:`ragtune.data.validate.ValidationReport` (the message renders it).
+    """
+
+    def __init__(self, message: str, report: object = None) -> None:
+        super().__init__(message)
+        self.report = report
 
 
 class DataVersioningError(RagtuneError):
@@ -27,6 +34,10 @@ class RetrievalIndexError(RagtuneError):
 
 class FinetuneError(RagtuneError):
     """Fine-tuning cannot start or finish: a bad base model, LoRA setting or training data."""
+
+
+class DataNotValidated(RagtuneError):
+    """A stage was started on prepared data that did not pass (or never went through) validation."""
 
 
 class EvaluationError(RagtuneError):

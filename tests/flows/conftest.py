@@ -6,5 +6,6 @@ from prefect.testing.utilities import prefect_test_harness
 
 @pytest.fixture(scope="module")
 def harness():
-    with prefect_test_harness():
+    # Generous: on a busy CI machine the throw-away API can take more than the default 30 s.
+    with prefect_test_harness(server_startup_timeout=180):
         yield

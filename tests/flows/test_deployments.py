@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.deployments import build_deployments, describe
+from ragtune.flows.deployments import build_deployments, describe
 
 SERVE_TIMEOUT_S = 120
 

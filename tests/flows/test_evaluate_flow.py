@@ -6,24 +6,23 @@ import pytest
 from mlflow import MlflowClient
 from train_support import FAST_PARAMS, save_tiny_base, set_finetune_params
 
-from flows.evaluate import evaluate_flow
 from ragtune.config import load_settings
-from ragtune.index.refresh import refresh_index
-from ragtune.train.run import finetune
+from ragtune.flows.evaluate import evaluate_flow
+from ragtune.stages import finetune_stage, index_stage
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("harness")]
 
 
-def test_flow_logs_one_evaluation_run(demo_project) -> None:
-    save_tiny_base(demo_project / "models" / "tiny")
-    set_finetune_params(demo_project, base_model="models/tiny", **FAST_PARAMS)
-    settings = load_settings(demo_project)
-    refresh_index(settings, show_progress=False)
-    finetune(settings)
+def test_flow_logs_one_evaluation_run(validated_project) -> None:
+    save_tiny_base(validated_project / "models" / "tiny")
+    set_finetune_params(validated_project, base_model="models/tiny", **FAST_PARAMS)
+    settings = load_settings(validated_project)
+    index_stage(settings)
+    finetune_stage(settings)
 
-    result = evaluate_flow(project_dir=str(demo_project), max_questions=2)
+    result = evaluate_flow(project_dir=str(validated_project), max_questions=2)
     assert result["adapter"] == "ragtune-generator v1"
     run = MlflowClient().get_run(result["run_id"])
     assert run.info.status == "FINISHED" and run.data.tags["stage"] == "evaluate"
     assert result["ft_rag_score"] == run.data.metrics["ft_rag_score"]
-    assert (demo_project / "reports" / "evaluate" / "metrics.json").is_file()
+    assert (validated_project / "reports" / "evaluate" / "metrics.json").is_file()

@@ -12,28 +12,28 @@ from train_support import (
     set_finetune_params,
 )
 
-from flows.finetune import DEPLOYMENT_NAME, build_deployment, finetune_flow
 from ragtune.config import load_settings
+from ragtune.flows.finetune import DEPLOYMENT_NAME, build_deployment, finetune_flow
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("harness")]
 
 
-def test_flow_trains_only_when_training_data_changes(demo_project) -> None:
-    save_tiny_base(demo_project / "models" / "tiny")
-    set_finetune_params(demo_project, base_model="models/tiny", **FAST_PARAMS)
-    settings = load_settings(demo_project)
+def test_flow_trains_only_when_training_data_changes(validated_project) -> None:
+    save_tiny_base(validated_project / "models" / "tiny")
+    set_finetune_params(validated_project, base_model="models/tiny", **FAST_PARAMS)
+    settings = load_settings(validated_project)
 
-    first = finetune_flow(project_dir=str(demo_project))
+    first = finetune_flow(project_dir=str(validated_project))
     assert first["trained"] and first["version"] == "1"
     assert first["eval_loss_before"] > 0 and "no registered version" in first["reason"]
 
     edit_raw_and_prepare(settings, "docs", append_to_first("text", " The lobby moved."))
-    skipped = finetune_flow(project_dir=str(demo_project))
+    skipped = finetune_flow(project_dir=str(validated_project))
     assert not skipped["trained"] and skipped["version"] is None
     assert "unchanged since version 1" in skipped["reason"]
 
-    edit_raw_and_prepare(settings, "behaviour", append_to_first("answer", " Glad to help."))
-    second = finetune_flow(project_dir=str(demo_project))
+    edit_raw_and_prepare(settings, "behaviour", append_to_first("question", " Please."))
+    second = finetune_flow(project_dir=str(validated_project))
     assert second["trained"] and second["version"] == "2"
     assert "behaviour" in second["reason"]
     version = MlflowClient().get_model_version("ragtune-generator", "2")

@@ -8,9 +8,9 @@ import mlflow
 import pytest
 from qdrant_client import QdrantClient
 
-from flows.refresh_index import DEPLOYMENT_NAME, build_deployment, refresh_index_flow
 from ragtune.config import load_settings
 from ragtune.data.schema import DOCS
+from ragtune.flows.refresh_index import DEPLOYMENT_NAME, build_deployment, refresh_index_flow
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("harness")]
 

@@ -93,3 +93,21 @@ def test_new_revision_is_a_new_data_revision(dvc_project):
     second = snapshot(dvc_project, raw_dir, push=False)
     assert second.id != first.id and second.snapshotted
     assert set(second.changed_files(first)) == {"docs.jsonl", "qa.jsonl", "behaviour.jsonl"}
+
+
+def test_revision_respects_a_cache_dir_elsewhere_and_says_why_wip(dvc_project, tmp_path):
+    cache = tmp_path / "shared-dvc-cache"
+    result = dvc(dvc_project, "cache", "dir", str(cache))
+    assert result.returncode == 0, result.stderr
+    raw_dir = dvc_project / "data" / "raw"
+    revision = snapshot(dvc_project, raw_dir, push=False)
+    assert revision.snapshotted and revision.reason == ""
+    assert any(cache.rglob("*.dir")) and not (dvc_project / ".dvc" / "cache").exists()
+    assert set(revision.files) == {"docs.jsonl", "qa.jsonl", "behaviour.jsonl"}
+    assert data_revision(dvc_project, raw_dir) == revision
+
+    edit_raw(dvc_project, "qa", lambda lines: lines[:-1])
+    wip = data_revision(dvc_project, raw_dir)
+    assert wip.id.startswith("wip-") and not wip.snapshotted
+    assert "differs from raw.dvc" in wip.reason and "qa.jsonl" in wip.reason
+    assert wip.changed_files(revision) == ["qa.jsonl"]

@@ -12,16 +12,13 @@ import mlflow
 import pytest
 from mlflow import MlflowClient
 from train_support import FAST_PARAMS, save_tiny_base, set_finetune_params
-from typer.testing import CliRunner
 
 from ragtune import tracking
-from ragtune.cli import app
 from ragtune.config import load_settings
 from ragtune.data.versioning import data_revision
-from ragtune.errors import EvaluationError, FinetuneError
+from ragtune.errors import DataNotValidated, EvaluationError, FinetuneError
 from ragtune.evaluate.stage import evaluate_stage
-from ragtune.index.refresh import refresh_index
-from ragtune.train import run as finetune_stage
+from ragtune.stages import finetune_stage, index_stage, validate_stage
 from ragtune.train.policy import latest_finetuned_scores, latest_version
 
 pytestmark = pytest.mark.slow
@@ -29,13 +26,13 @@ QUESTIONS = 3
 
 
 @pytest.fixture
-def ready(demo_project: Path):
-    """Index built, tiny adapter registered (version 1)."""
-    save_tiny_base(demo_project / "models" / "tiny")
-    set_finetune_params(demo_project, base_model="models/tiny", **FAST_PARAMS)
-    settings = load_settings(demo_project)
-    refresh_index(settings, show_progress=False)
-    assert finetune_stage.finetune(settings).version == "1"
+def ready(validated_project: Path):
+    """Validated data, index built, tiny adapter registered (version 1)."""
+    save_tiny_base(validated_project / "models" / "tiny")
+    set_finetune_params(validated_project, base_model="models/tiny", **FAST_PARAMS)
+    settings = load_settings(validated_project)
+    index_stage(settings)
+    assert finetune_stage(settings).version == "1"
     return settings
 
 
@@ -116,19 +113,25 @@ def check_failure_marks_run_failed_and_writes_nothing(ready) -> None:
 def check_bad_input_is_one_line_before_any_run(ready) -> None:
     qa_path = ready.path(ready.prepare.prepared_dir) / "qa.jsonl"
     original = qa_path.read_text()
-    result = CliRunner().invoke(app, ["evaluate", "--version", "7"])
-    assert result.exit_code == 1 and "has no version '7'" in str(result.exception)
+    result = ragtune(ready.project_dir, "evaluate", "--version", "7")
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1].startswith("error: 'ragtune-generator' has no")
     qa_path.write_text(
         "".join(line + "\n" for line in original.splitlines() if '"split": "test"' not in line)
     )
+    with pytest.raises(DataNotValidated):  # edited after validation: the gate refuses
+        evaluate_stage(ready)
+    validate_stage(ready)
     with pytest.raises(EvaluationError, match="no 'test' questions"):
         evaluate_stage(ready)
     qa_path.unlink()
+    validate_stage(ready)
     with pytest.raises(EvaluationError, match="no QA rows"):
         evaluate_stage(ready)
     experiment = mlflow.get_experiment_by_name(tracking.EXPERIMENT_EVALUATE)
     assert len(MlflowClient().search_runs([experiment.experiment_id])) == 1  # no new run
     qa_path.write_text(original)
+    validate_stage(ready)
 
 
 def ragtune(project: Path, *args: str) -> subprocess.CompletedProcess:

@@ -21,16 +21,16 @@ from ragtune import tracking
 from ragtune.cli import app
 from ragtune.config import load_settings
 from ragtune.errors import FinetuneError
-from ragtune.train import run as stage
+from ragtune.stages import finetune_stage
 
 MODEL = "ragtune-generator"
 
 
 @pytest.fixture
-def tiny_project(demo_project):
-    save_tiny_base(demo_project / "models" / "tiny")
-    set_finetune_params(demo_project, base_model="models/tiny", **FAST_PARAMS)
-    return demo_project
+def tiny_project(validated_project):
+    save_tiny_base(validated_project / "models" / "tiny")
+    set_finetune_params(validated_project, base_model="models/tiny", **FAST_PARAMS)
+    return validated_project
 
 
 def versions() -> list:
@@ -39,7 +39,7 @@ def versions() -> list:
 
 def test_train_log_register_and_load_back(tiny_project) -> None:
     settings = load_settings(tiny_project)
-    outcome = stage.finetune(settings)
+    outcome = finetune_stage(settings)
     assert outcome.decision.train and outcome.version == "1"
     client = MlflowClient()
     run = client.get_run(outcome.run_id)
@@ -71,7 +71,7 @@ def test_train_log_register_and_load_back(tiny_project) -> None:
     )
     assert len(answers) == 1 and isinstance(answers[0], str)
 
-    skipped = stage.finetune(settings, if_needed=True)
+    skipped = finetune_stage(settings, if_needed=True)
     assert not skipped.decision.train and skipped.version is None
     assert len(versions()) == 1
 
@@ -85,7 +85,7 @@ def test_killed_training_registers_nothing(tiny_project, monkeypatch) -> None:
 
     monkeypatch.setattr(registry, "log_step_metrics", killed)
     with pytest.raises(KeyboardInterrupt):
-        stage.finetune(load_settings(tiny_project))
+        finetune_stage(load_settings(tiny_project))
     assert versions() == []
     experiment = mlflow.get_experiment_by_name(tracking.EXPERIMENT_FINETUNE)
     runs = MlflowClient().search_runs([experiment.experiment_id])
@@ -95,16 +95,16 @@ def test_killed_training_registers_nothing(tiny_project, monkeypatch) -> None:
 def test_bad_settings_fail_before_training(tiny_project) -> None:
     set_finetune_params(tiny_project, lora={"target_modules": ["q_proj", "attn_fused"]})
     with pytest.raises(FinetuneError, match="finetune.lora.target_modules"):
-        stage.finetune(load_settings(tiny_project))
+        finetune_stage(load_settings(tiny_project))
     set_finetune_params(tiny_project, base_model="models/none", lora={"target_modules": ["q_proj"]})
     with pytest.raises(FinetuneError, match="finetune.base_model = 'models/none'"):
-        stage.finetune(load_settings(tiny_project))
+        finetune_stage(load_settings(tiny_project))
     assert mlflow.get_experiment_by_name(tracking.EXPERIMENT_FINETUNE) is None
 
 
 def test_behaviour_change_retrains_docs_change_does_not(tiny_project) -> None:
     settings = load_settings(tiny_project)
-    assert stage.finetune(settings, if_needed=True).version == "1"
+    assert finetune_stage(settings, if_needed=True).version == "1"
     edit_raw_and_prepare(settings, "docs", append_to_first("text", " Hours changed."))
     runner = CliRunner()
     result = runner.invoke(app, ["-C", str(tiny_project), "finetune", "--if-needed"])
@@ -114,6 +114,6 @@ def test_behaviour_change_retrains_docs_change_does_not(tiny_project) -> None:
     )
     decided = runner.invoke(app, ["-C", str(tiny_project), "finetune", "decide"])
     assert decided.output.startswith("skipped: ")
-    edit_raw_and_prepare(settings, "behaviour", append_to_first("answer", " Thanks."))
-    outcome = stage.finetune(settings, if_needed=True)
+    edit_raw_and_prepare(settings, "behaviour", append_to_first("question", " Thanks."))
+    outcome = finetune_stage(settings, if_needed=True)
     assert outcome.version == "2" and "behaviour" in outcome.decision.reason

@@ -71,7 +71,7 @@ def test_held_out_questions_are_not_training_data(registered: Settings) -> None:
     ],
 )
 def test_training_data_changes_trigger(registered: Settings, dataset, where, part) -> None:
-    edit_raw_and_prepare(registered, dataset, append_to_first("answer", " Always.", where))
+    edit_raw_and_prepare(registered, dataset, append_to_first("question", " Always?", where))
     result = decision(registered)
     assert result.train and "training data changed since version 1" in result.reason
     assert part in result.reason

@@ -47,13 +47,13 @@ def _start_refresh(project_dir) -> tuple[subprocess.Popen, list[str]]:
     return process, lines
 
 
-def test_sigkill_mid_embedding_leaves_staging_answering(demo_project) -> None:
-    settings = set_index_params(demo_project, chunk_size=128, chunk_overlap=16)
+def test_sigkill_mid_embedding_leaves_staging_answering(validated_project) -> None:
+    settings = set_index_params(validated_project, chunk_size=128, chunk_overlap=16)
     first = refresh_index(settings, show_progress=False)
 
     # New chunking params: every chunk text is new, so the next refresh embeds for seconds.
-    settings = set_index_params(demo_project, chunk_size=96, chunk_overlap=8)
-    process, lines = _start_refresh(demo_project)
+    settings = set_index_params(validated_project, chunk_size=96, chunk_overlap=8)
+    process, lines = _start_refresh(validated_project)
     deadline = time.monotonic() + 120
     while not any("embedding" in line for line in lines):
         assert process.poll() is None, "refresh ended before embedding started:\n" + "".join(lines)
@@ -67,7 +67,7 @@ def test_sigkill_mid_embedding_leaves_staging_answering(demo_project) -> None:
     collection, points = points_behind(settings, settings.index.staging_alias)
     assert collection == first.collection and len(points) == first.counts["chunks_total"]
     title = raw_docs(settings)[0]["title"]
-    query = [sys.executable, "-m", "ragtune", "-C", str(demo_project), "index", "query", title]
+    query = [sys.executable, "-m", "ragtune", "-C", str(validated_project), "index", "query", title]
     answer = subprocess.run(
         [*query, "-k", "3", "--json"], capture_output=True, text=True, check=True
     )

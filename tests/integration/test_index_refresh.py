@@ -15,12 +15,13 @@ from index_support import (
     write_docs_and_prepare,
 )
 
+from ragtune import tracking
 from ragtune.index import manifest, store
 from ragtune.index.chunk import chunk_documents
 from ragtune.index.embed import load_embedder, load_tokenizer
 from ragtune.index.query import evaluate_retrieval, query_index
 from ragtune.index.refresh import refresh_index
-from ragtune.index.report import log_index_run
+from ragtune.index.report import log_index_build
 from ragtune.tracking import EXPERIMENT_INDEX
 
 pytestmark = pytest.mark.slow
@@ -91,7 +92,10 @@ def test_refresh_replaces_edited_deleted_renamed_docs(demo_project, embedder) ->
 
     scores = evaluate_retrieval(settings, embedder=embedder)
     assert scores["recall_at_5"] > 0.5 and 0 < scores["ndcg_at_10"] <= 1
-    run_id = log_index_run(settings, second, scores)
+    with tracking.stage_run(
+        tracking.EXPERIMENT_INDEX, "index", second.data_revision, settings.project_dir
+    ) as active:
+        run_id = log_index_build(settings, active.info.run_id, second, scores, "scored")
     run = mlflow.get_run(run_id)
     assert run.data.params["collection"] == second.collection
     assert run.data.params["chunk_size"] == "128"

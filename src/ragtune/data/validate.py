@@ -17,13 +17,13 @@ from great_expectations.checkpoint import UpdateDataDocsAction
 from great_expectations.data_context.types.base import ProgressBarsConfig
 
 from ragtune.config import ValidateConfig
+from ragtune.data.gate import HASH_KEY, SUMMARY_FILE, prepared_data_hash
 from ragtune.data.load import iter_jsonl, load_all, write_jsonl
 from ragtune.data.schema import SKIPPED_INPUTS
 from ragtune.data.suites import Table, build_tables, expectations_for
 
 log = logging.getLogger(__name__)
 SITE_NAME = "ragtune"
-SUMMARY_FILE = "summary.json"
 
 
 @dataclass
@@ -185,7 +185,12 @@ def _quarantine(
 def validate_prepared(
     prepared_dir: Path, config: ValidateConfig, reports_dir: Path, quarantine_dir: Path
 ) -> ValidationReport:
-    """Validate prepared data; write Data Docs, summary.json and quarantine files."""
+    """Validate prepared data; write Data Docs, summary.json and quarantine files.
+
+    summary.json records the verdict with the hash of exactly the files validated, which the
+    gate (:func:`ragtune.data.gate.require_validated`) checks before any downstream stage.
+    """
+    prepared_hash = prepared_data_hash(prepared_dir)
     data = load_all(prepared_dir)
     reports_dir.mkdir(parents=True, exist_ok=True)
     failures, bad_rows, evaluated = run_suites(data, config, reports_dir)
@@ -205,6 +210,7 @@ def validate_prepared(
         for key, value in asdict(report).items()
         if key not in ("data_docs", "quarantine")
     }
+    summary[HASH_KEY] = prepared_hash
     (reports_dir / SUMMARY_FILE).write_text(
         json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )

@@ -1,24 +1,26 @@
 """DVC versioning of ``data/raw``: snapshots and the data revision every run records.
 
-A data revision is DVC's own content hash of the raw directory (the ``.dir`` md5 in
-``data/raw.dvc``), shortened to 12 characters, so ``dvc checkout`` can bring it back.
-When the working copy differs from the last snapshot, the revision is ``wip-<hash>`` and
-says it was never snapshotted.
+A data revision is DVC's own content hash of the raw directory (the ``.dir`` hash of the
+``data/raw.dvc`` output), shortened to 12 characters, so ``dvc checkout`` can bring it back.
+Hashes come from DVC itself (``dvc.repo.Repo``: the output's recorded hash, and the
+workspace tree built the way ``dvc status`` builds it), so ``cache.dir``, ``.dvcignore`` and
+DVC's hash cache are respected. When the working copy differs from the last snapshot, the
+revision is ``wip-<hash>``, and :attr:`DataRevision.reason` says why.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from ragtune.errors import DataVersioningError
 
+logger = logging.getLogger(__name__)
 REVISION_LENGTH = 12
 
 
@@ -30,6 +32,8 @@ class DataRevision:
     files: dict[str, str] = field(default_factory=dict)
     """Relative path → md5 of each raw file (lets policies see *which* data changed)."""
     snapshotted: bool = False
+    reason: str = ""
+    """Why the revision is ``wip-…`` (empty when it is a snapshot)."""
 
     def changed_files(self, other: DataRevision) -> list[str]:
         """Files whose content differs between the two revisions (added or removed count)."""
@@ -38,7 +42,7 @@ class DataRevision:
 
 
 def file_md5s(raw_dir: Path) -> dict[str, str]:
-    """md5 of every file under ``raw_dir``, keyed by POSIX relative path."""
+    """md5 of every file under ``raw_dir``, keyed by POSIX relative path (outside DVC)."""
     hashes: dict[str, str] = {}
     for path in sorted(p for p in raw_dir.rglob("*") if p.is_file()):
         digest = hashlib.md5()
@@ -53,20 +57,48 @@ def _dvc_file(raw_dir: Path) -> Path:
     return raw_dir.with_name(raw_dir.name + ".dvc")
 
 
-def _snapshot_manifest(project_dir: Path, raw_dir: Path) -> tuple[str, dict[str, str]] | None:
-    """The ``.dir`` md5 recorded in ``<raw>.dvc`` and its file list from the DVC cache."""
-    dvc_file = _dvc_file(raw_dir)
-    if not dvc_file.exists():
-        return None
-    outs = (yaml.safe_load(dvc_file.read_text(encoding="utf-8")) or {}).get("outs") or []
-    if not outs or not str(outs[0].get("md5", "")).endswith(".dir"):
-        return None
-    dir_md5 = outs[0]["md5"]
-    cache_object = project_dir / ".dvc" / "cache" / "files" / "md5" / dir_md5[:2] / dir_md5[2:]
-    if not cache_object.exists():
-        return dir_md5, {}
-    entries = json.loads(cache_object.read_text(encoding="utf-8"))
-    return dir_md5, {entry["relpath"]: entry["md5"] for entry in entries}
+def _wip(files: dict[str, str], reason: str) -> DataRevision:
+    combined = hashlib.md5(json.dumps(sorted(files.items())).encode()).hexdigest()
+    logger.info("data revision is work in progress: %s", reason)
+    return DataRevision(f"wip-{combined[:REVISION_LENGTH]}", files, False, reason)
+
+
+def _tree_files(tree: object) -> dict[str, str]:
+    """Relative path → md5 of each file of a DVC tree object."""
+    return {"/".join(key): hash_info.value for key, _, hash_info in tree}  # type: ignore[attr-defined]
+
+
+def _dvc_revision(project_dir: Path, raw_dir: Path) -> DataRevision:
+    """The revision as DVC sees it: the workspace tree against the output's recorded hash."""
+    from dvc.exceptions import OutputNotFoundError
+    from dvc.repo import Repo
+    from dvc_data.hashfile.build import build
+
+    snapshot_hint = "run `ragtune data snapshot` to record it"
+    with Repo(str(project_dir)) as repo:
+        try:
+            out = repo.find_outs_by_path(str(raw_dir.resolve()))[0]
+        except OutputNotFoundError:
+            out = None
+        odb = out.cache if out is not None else repo.cache.local
+        _, _, tree = build(
+            odb, str(raw_dir.resolve()), repo.fs, "md5", dry_run=True, ignore=repo.dvcignore
+        )
+        files = _tree_files(tree)
+        if out is None or not out.hash_info:
+            return _wip(files, f"{raw_dir} is not tracked by DVC yet; {snapshot_hint}")
+        recorded = out.hash_info.value
+        if tree.hash_info.value == recorded:
+            return DataRevision(recorded[:REVISION_LENGTH], files, snapshotted=True)
+        committed = out.get_obj()
+        if committed is None:
+            changed = "its snapshot's file list is not in the DVC cache (`dvc pull` fetches it)"
+        else:
+            names = DataRevision("", _tree_files(committed)).changed_files(DataRevision("", files))
+            changed = "changed files: " + ", ".join(names[:5]) + (" …" if len(names) > 5 else "")
+        return _wip(
+            files, f"{raw_dir} differs from {_dvc_file(raw_dir).name} ({changed}); {snapshot_hint}"
+        )
 
 
 def data_revision(project_dir: Path, raw_dir: Path) -> DataRevision:
@@ -75,12 +107,9 @@ def data_revision(project_dir: Path, raw_dir: Path) -> DataRevision:
         raise DataVersioningError(
             f"{raw_dir} does not exist; run `ragtune data generate` or `dvc pull` first"
         )
-    files = file_md5s(raw_dir)
-    manifest = _snapshot_manifest(project_dir, raw_dir)
-    if manifest is not None and manifest[1] == files:
-        return DataRevision(id=manifest[0][:REVISION_LENGTH], files=files, snapshotted=True)
-    combined = hashlib.md5(json.dumps(sorted(files.items())).encode()).hexdigest()
-    return DataRevision(id=f"wip-{combined[:REVISION_LENGTH]}", files=files, snapshotted=False)
+    if not (project_dir / ".dvc").is_dir():
+        return _wip(file_md5s(raw_dir), f"{project_dir} is not a DVC repository (`dvc init`)")
+    return _dvc_revision(project_dir, raw_dir)
 
 
 def run_dvc(project_dir: Path, *args: str, stream: bool = False) -> str:
@@ -107,5 +136,7 @@ def snapshot(project_dir: Path, raw_dir: Path, push: bool = True) -> DataRevisio
         run_dvc(project_dir, "push", "--quiet", str(_dvc_file(target)))
     revision = data_revision(project_dir, project_dir / target)
     if not revision.snapshotted:
-        raise DataVersioningError(f"dvc add {target} did not record the files on disk")
+        raise DataVersioningError(
+            f"dvc add {target} did not record the files on disk: {revision.reason}"
+        )
     return revision

@@ -1,7 +1,7 @@
 """The evaluate stage: four arms on the same held-out questions, one MLflow run, report files.
 
-`ragtune evaluate`, the DVC stage `evaluate` and the Prefect flow `flows/evaluate.py` call
-:func:`evaluate_stage`. Cheap checks (questions, adapter version, collection) come before any
+`ragtune evaluate`, the DVC stage `evaluate` and the Prefect flow `ragtune.flows.evaluate` call
+:func:`evaluate_stage`, which first passes the validation gate. Cheap checks (questions, adapter version, collection) come before any
 model loads; once the run has started, an exception marks it FAILED and writes no reports.
 """
 
@@ -15,6 +15,7 @@ from typing import Any
 
 from ragtune import tracking
 from ragtune.config import Settings
+from ragtune.data.gate import require_validated
 from ragtune.data.load import load_dataset
 from ragtune.data.schema import QA
 from ragtune.errors import EvaluationError
@@ -27,6 +28,7 @@ from ragtune.evaluate.report import (
 )
 from ragtune.serve.answer import open_retriever
 from ragtune.serve.generators import AdapterVersion, find_adapter, load_finetuned, without_adapter
+from ragtune.stages import StepRunner, run_directly
 
 logger = logging.getLogger(__name__)
 
@@ -91,13 +93,15 @@ def evaluate_stage(
     collection: str | None = None,
     version: str | None = None,
     max_questions: int | None = None,
+    run_step: StepRunner = run_directly,
 ) -> EvaluationOutcome:
-    """Answer the evaluation questions with every arm, score them, log and write the results."""
+    """Gate → questions, adapter, collection → four arms → scores → MLflow run and reports."""
     import mlflow
 
     from ragtune.data.versioning import data_revision
     from ragtune.evaluate.scorers import log_genai_evaluation
 
+    run_step("check-validation", require_validated, settings)
     config = settings.evaluate
     adapter = find_adapter(settings, version)
     trained_revision = adapter.corpus_revision
@@ -132,18 +136,21 @@ def evaluate_stage(
             }
         )
         tracking.log_data_input(
+            run.info.run_id,
             f"qa-{config.split}",
             revision.id,
             settings.path(settings.prepare.prepared_dir) / QA.filename,
             questions,
             context="evaluation",
         )
-        finetuned = load_finetuned(adapter, config.max_new_tokens)
+        finetuned = run_step("load-generator", load_finetuned, adapter, config.max_new_tokens)
         generators = {False: without_adapter(finetuned), True: finetuned}
         rows: list[dict[str, Any]] = []
         for arm in ARMS:
             started = time.perf_counter()
-            rows += run_arm(
+            rows += run_step(
+                f"answer-{arm.key}",
+                run_arm,
                 arm,
                 questions,
                 generators[arm.finetuned],
@@ -154,6 +161,7 @@ def evaluate_stage(
             )
             mlflow.log_metric(f"{arm.key}/seconds", time.perf_counter() - started)
         summary = table(rows)
+        # Logging stays in this thread, where the run is active (a task may run elsewhere).
         log_genai_evaluation(rows)
         reports_dir = settings.path(config.reports_dir)
         with staged_reports(reports_dir) as staging:

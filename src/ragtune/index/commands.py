@@ -18,16 +18,15 @@ index_app = typer.Typer(
 @index_app.command("refresh")
 def refresh_command(
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
-    evaluate: Annotated[bool, typer.Option(help="Score retrieval and log an MLflow run.")] = True,
+    evaluate: Annotated[bool, typer.Option(help="Score retrieval on index.eval_split.")] = True,
 ) -> None:
     """Refresh the staging collection incrementally, evaluate it and log the build to MLflow."""
-    from ragtune.index.query import evaluate_retrieval
-    from ragtune.index.refresh import refresh_index
-    from ragtune.index.report import log_index_run
+    from ragtune.stages import index_stage
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     config = settings()
-    result = refresh_index(config, show_progress=progress)
+    outcome = index_stage(config, show_progress=progress, evaluate=evaluate)
+    result = outcome.refresh
     counts = ", ".join(f"{key}={value}" for key, value in result.counts.items())
     verb = "built" if result.built else "unchanged"
     typer.echo(f"{verb} {result.collection} ({config.index.staging_alias}): {counts}")
@@ -35,11 +34,9 @@ def refresh_command(
     typer.echo(f"phases: {timing}")
     if result.deleted_collections:
         typer.echo("deleted old collections: " + ", ".join(result.deleted_collections))
-    if evaluate:
-        scores = evaluate_retrieval(config, result.collection)
-        run_id = log_index_run(config, result, scores)
-        typer.echo("retrieval: " + ", ".join(f"{key}={value:.4f}" for key, value in scores.items()))
-        typer.echo(f"mlflow run {run_id} (experiment ragtune-index)")
+    scores = ", ".join(f"{key}={value:.4f}" for key, value in outcome.scores.items())
+    typer.echo(f"retrieval: {scores or outcome.evaluation}")
+    typer.echo(f"mlflow run {outcome.run_id} (experiment ragtune-index)")
 
 
 @index_app.command("query")

@@ -82,10 +82,27 @@ def query_index(
     settings: Settings, text: str, k: int | None = None, collection: str | None = None
 ) -> list[Hit]:
     """Top ``k`` chunks for ``text`` from the staging alias (or a named collection)."""
+    if not text.strip():
+        raise RetrievalIndexError("the query text is empty; pass a question, e.g. 'How do I …?'")
     embedder = load_embedder(settings.index)
     with store.open_store(settings) as client:
         target = resolve(client, collection or settings.index.staging_alias)
         return query_collection(client, target, embedder, [text], k or settings.index.k)[0]
+
+
+def eval_questions(settings: Settings) -> list[dict[str, Any]]:
+    """The prepared QA rows of split ``index.eval_split`` (retrieval is scored on these)."""
+    rows = load_dataset(QA, settings.path(settings.prepare.prepared_dir))
+    return [row for row in rows if row["split"] == settings.index.eval_split]
+
+
+def no_questions_reason(settings: Settings) -> str:
+    """One line saying why retrieval cannot be scored: the QA split has no rows."""
+    path = settings.path(settings.prepare.prepared_dir) / QA.filename
+    return (
+        f"{path}: no '{settings.index.eval_split}' questions to evaluate retrieval with; import "
+        "some with `ragtune data import-qa` or set index.eval_split to a split that has rows"
+    )
 
 
 def evaluate_retrieval(
@@ -95,16 +112,9 @@ def evaluate_retrieval(
 ) -> dict[str, float]:
     """recall@k, MRR and nDCG@10 of the index on the QA split ``index.eval_split``."""
     config = settings.index
-    questions = [
-        row
-        for row in load_dataset(QA, settings.path(settings.prepare.prepared_dir))
-        if row["split"] == config.eval_split
-    ]
+    questions = eval_questions(settings)
     if not questions:
-        raise RetrievalIndexError(
-            f"{settings.path(settings.prepare.prepared_dir) / QA.filename}: no '{config.eval_split}' "
-            "questions to evaluate retrieval with; set index.eval_split to a split that has rows"
-        )
+        raise RetrievalIndexError(no_questions_reason(settings))
     model = embedder or load_embedder(config)
     with store.open_store(settings) as client:
         target = resolve(client, collection or config.staging_alias)

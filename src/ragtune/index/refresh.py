@@ -91,13 +91,20 @@ def load_prepared_docs(settings: Settings) -> list[dict[str, Any]]:
 
 
 def refresh_index(
-    settings: Settings, show_progress: bool = True, embedder: SentenceTransformer | None = None
+    settings: Settings,
+    show_progress: bool = True,
+    embedder: SentenceTransformer | None = None,
+    revision: str | None = None,
 ) -> RefreshResult:
-    """Bring the staging alias up to date with the prepared documents."""
+    """Bring the staging alias up to date with the prepared documents.
+
+    ``revision``: the data revision the caller already determined (default: computed here).
+    """
     timer = PhaseTimer()
     with timer.phase("load"):
         docs = load_prepared_docs(settings)
-        revision = data_revision(settings.project_dir, settings.path(settings.data.raw_dir)).id
+        if revision is None:
+            revision = data_revision(settings.project_dir, settings.path(settings.data.raw_dir)).id
         current = {str(doc["doc_id"]): doc_hash(doc) for doc in docs}
     params = index_params(settings)
     staging = settings.index.staging_alias

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections import defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -54,11 +55,22 @@ def write_reports(
     return manifest_path, metrics_path
 
 
-def log_index_run(settings: Settings, result: RefreshResult, scores: dict[str, float]) -> str:
-    """One MLflow run in `ragtune-index`: params, scores, counts, phase seconds, manifest."""
-    import mlflow
+def log_index_build(
+    settings: Settings,
+    run_id: str,
+    result: RefreshResult,
+    scores: dict[str, float],
+    evaluation: str,
+) -> str:
+    """Write reports/index/* and log the build into the open `ragtune-index` run ``run_id``.
 
-    from ragtune.tracking import EXPERIMENT_INDEX, log_data_input, stage_run
+    ``evaluation`` says how retrieval was scored, or why it was skipped (a docs-only corpus);
+    it is logged as the ``retrieval_evaluation`` tag.
+    """
+    from mlflow import MlflowClient
+    from mlflow.entities import Metric, Param, RunTag
+
+    from ragtune.tracking import TAG_RETRIEVAL_EVALUATION, log_data_input
 
     manifest_path, metrics_path = write_reports(settings, result, scores)
     params = {
@@ -75,23 +87,27 @@ def log_index_run(settings: Settings, result: RefreshResult, scores: dict[str, f
         **{key: float(value) for key, value in result.counts.items()},
         **{f"seconds_{phase}": value for phase, value in result.seconds.items()},
     }
-    with stage_run(
-        EXPERIMENT_INDEX,
-        "index",
+    tags = {
+        "collection": result.collection,
+        "mlflow.runName": result.collection,
+        TAG_RETRIEVAL_EVALUATION: evaluation,
+    }
+    now = int(time.time() * 1000)
+    client = MlflowClient()
+    client.log_batch(
+        run_id,
+        metrics=[Metric(key, float(value), now, 0) for key, value in metrics.items()],
+        params=[Param(key, str(value)) for key, value in params.items()],
+        tags=[RunTag(key, value) for key, value in tags.items()],
+    )
+    log_data_input(
+        run_id,
+        "docs",
         result.data_revision,
-        settings.project_dir,
-        run_name=result.collection,
-        tags={"collection": result.collection},
-    ) as run:
-        mlflow.log_params(params)
-        mlflow.log_metrics(metrics)
-        log_data_input(
-            "docs",
-            result.data_revision,
-            settings.path(settings.prepare.prepared_dir) / "docs.jsonl",
-            [],
-            context="index",
-        )
-        mlflow.log_artifact(str(manifest_path))
-        mlflow.log_artifact(str(metrics_path))
-    return run.info.run_id
+        settings.path(settings.prepare.prepared_dir) / "docs.jsonl",
+        [],
+        context="index",
+    )
+    client.log_artifact(run_id, str(manifest_path))
+    client.log_artifact(run_id, str(metrics_path))
+    return run_id

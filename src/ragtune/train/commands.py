@@ -31,10 +31,10 @@ def finetune_command(
     """Fine-tune now; with --if-needed, first ask the trigger policy and maybe skip."""
     if ctx.invoked_subcommand is not None:
         return
-    from ragtune.train.run import finetune
+    from ragtune.stages import finetune_stage
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    outcome = finetune(settings(), if_needed=if_needed)
+    outcome = finetune_stage(settings(), if_needed=if_needed)
     typer.echo(outcome.decision.render())
     if outcome.version is not None:
         loss = (
@@ -55,9 +55,11 @@ def decide_command() -> None:
 @finetune_app.command("data")
 def data_command() -> None:
     """Build the RAFT training data only (data/finetune/train.jsonl, eval.jsonl)."""
+    from ragtune.data.gate import require_validated
     from ragtune.train.run import build_data, load_tables, preflight
 
     config = settings()
+    require_validated(config)
     _, base_dir = preflight(config)
     built = build_data(config, base_dir, load_tables(config))
     typer.echo(json.dumps({k: str(v) for k, v in built.paths.items()} | built.data.counts))

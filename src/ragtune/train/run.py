@@ -1,6 +1,6 @@
-"""The finetune stage as steps: decide → build data → train (MLflow run) → log and register.
+"""The sub-steps of the finetune stage: decide → check base model → build data → train → register.
 
-The CLI, the DVC stage and the Prefect flow all call these functions; nothing is done twice.
+:func:`ragtune.stages.finetune_stage` chains them; the CLI, DVC and Prefect call that.
 """
 
 from __future__ import annotations
@@ -17,7 +17,12 @@ from ragtune import tracking
 from ragtune.config import Settings
 from ragtune.data.load import load_all
 from ragtune.data.versioning import data_revision
-from ragtune.train.dataset import FinetuneData, build_finetune_data, write_finetune_data
+from ragtune.train.dataset import (
+    TRAIN_FILE,
+    FinetuneData,
+    build_finetune_data,
+    write_finetune_data,
+)
 from ragtune.train.model import BaseModelSource, materialize_base, resolve_base_model
 from ragtune.train.policy import Decision, decide, training_data_hashes, version_tags
 
@@ -152,7 +157,12 @@ def train(
     ) as run:
         log_training_params(settings, source, built.data_revision, built.data.counts)
         tracking.log_data_input(
-            "finetune-data", built.data_revision, built.paths["train"], [], context="training"
+            run.info.run_id,
+            "finetune-data",
+            built.data_revision,
+            built.paths["train"],
+            [],
+            context="training",
         )
         log_data_sample(built.data.train, config.sample_rows)
         model, tokenizer = load_base_model(base_dir)
@@ -204,34 +214,21 @@ def register(
     return version
 
 
-def write_summary(settings: Settings, outcome: FinetuneOutcome) -> Path:
-    """reports/finetune/summary.json: the decision and, when trained, run, version, metrics."""
+def finetune_data_present(settings: Settings) -> bool:
+    """True when finetune.data_dir holds training data (the DVC output of the stage)."""
+    return (settings.path(settings.finetune.data_dir) / TRAIN_FILE).exists()
+
+
+def write_empty_data(settings: Settings) -> dict[str, Path]:
+    """Empty train/eval files: a skipped stage on a corpus without training rows still has its
+    DVC output, and it says truthfully that there was nothing to train on."""
+    return write_finetune_data(FinetuneData([], []), settings.path(settings.finetune.data_dir))
+
+
+def finish(settings: Settings, outcome: FinetuneOutcome) -> FinetuneOutcome:
+    """Write reports/finetune/summary.json (the decision, and run, version, metrics when
+    trained) and return the outcome."""
     path = settings.path(settings.finetune.reports_dir) / SUMMARY_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(outcome.as_dict(), indent=2) + "\n", encoding="utf-8")
-    return path
-
-
-def finetune(settings: Settings, if_needed: bool = False) -> FinetuneOutcome:
-    """The whole stage: with ``if_needed`` the trigger policy may skip training (with a reason)."""
-    tables = load_tables(settings)
-    decision = Decision(True, "requested (no --if-needed)")
-    if if_needed:
-        decision = decide_training(settings, tables)
-        logger.info(decision.render())
-    if not decision.train:
-        data_dir = settings.path(settings.finetune.data_dir)
-        # The DVC stage declares the data as an output; keep it present when nothing trains.
-        if not (data_dir / "train.jsonl").exists():
-            _, base_dir = preflight(settings)
-            build_data(settings, base_dir, tables)
-        outcome = FinetuneOutcome(decision)
-        write_summary(settings, outcome)
-        return outcome
-    source, base_dir = preflight(settings)
-    built = build_data(settings, base_dir, tables)
-    trained = train(settings, source, base_dir, built)
-    version = register(settings, source, built, trained)
-    outcome = FinetuneOutcome(decision, trained.run_id, version, trained.metrics)
-    write_summary(settings, outcome)
     return outcome

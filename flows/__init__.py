@@ -1,1 +1,0 @@
-"""Prefect flows: they only orchestrate; every task calls a function in src/ragtune."""
