@@ -50,35 +50,22 @@ def configure(project: Path, questions: int, k: int) -> Any:
 
 
 def load_revision(settings: Any, revision: int) -> None:
-    """Generate the demo corpus at ``revision``, prepare it, stop unless validation passes."""
+    """Generate the demo corpus at ``revision``, prepare and validate it (the gate's record)."""
     from ragtune.data.generate import GeneratorSpec, write_corpus
-    from ragtune.data.prepare import prepare
-    from ragtune.data.validate import validate_prepared
+    from ragtune.stages import prepare_stage, validate_stage
 
-    raw = settings.path(settings.data.raw_dir)
     spec = GeneratorSpec(seed=settings.data.seed, revision=revision, docs=settings.data.docs)
-    print(write_corpus(spec, raw))
-    prepared = settings.path(settings.prepare.prepared_dir)
-    prepare(raw, prepared, settings.prepare)
-    report = validate_prepared(
-        prepared,
-        settings.validate_,
-        reports_dir=settings.path(settings.validate_.reports_dir),
-        quarantine_dir=settings.path(settings.validate_.quarantine_dir),
-    )
-    if not report.success:
-        raise SystemExit(report.render())
+    print(write_corpus(spec, settings.path(settings.data.raw_dir)))
+    prepare_stage(settings)
+    validate_stage(settings)
 
 
 def refresh(settings: Any) -> None:
-    """Incremental index refresh, logged like `ragtune index refresh`."""
-    from ragtune.index.query import evaluate_retrieval
-    from ragtune.index.refresh import refresh_index
-    from ragtune.index.report import log_index_run
+    """The index stage: incremental refresh, retrieval scores, an MLflow run."""
+    from ragtune.stages import index_stage
 
-    result = refresh_index(settings, show_progress=False)
-    log_index_run(settings, result, evaluate_retrieval(settings, result.collection))
-    print(result.collection, result.counts)
+    outcome = index_stage(settings)
+    print(outcome.refresh.collection, outcome.refresh.counts)
 
 
 def _value(table: list[dict], arm: str, name: str, metric: str) -> float:
@@ -139,12 +126,12 @@ def main() -> None:
 
     from ragtune.evaluate.report import markdown_table
     from ragtune.evaluate.stage import evaluate_stage
-    from ragtune.train.run import finetune
+    from ragtune.stages import finetune_stage
 
     _step("revision 1: generate, prepare, validate, index, fine-tune")
     load_revision(settings, 1)
     refresh(settings)
-    outcome = finetune(settings, if_needed=True)
+    outcome = finetune_stage(settings, if_needed=True)
     print(outcome.decision.render(), outcome.version or "")
     _step("revision 2: evolve the data, refresh only the index")
     load_revision(settings, 2)
