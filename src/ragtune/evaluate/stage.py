@@ -1,8 +1,9 @@
 """The evaluate stage: four arms on the same held-out questions, one MLflow run, report files.
 
-`ragtune evaluate`, the DVC stage `evaluate` and the Prefect flow `ragtune.flows.evaluate` call
-:func:`evaluate_stage`, which first passes the validation gate. Cheap checks (questions, adapter version, collection) come before any
-model loads; once the run has started, an exception marks it FAILED and writes no reports.
+`ragtune evaluate`, the DVC stage `evaluate` and the Prefect flow `ragtune.flows.evaluate`
+call :func:`evaluate_stage`, which first passes the validation gate. Cheap checks (questions,
+adapter version, collection) come before any model loads; once the run has started, an
+exception marks it FAILED and writes no reports.
 """
 
 from __future__ import annotations
