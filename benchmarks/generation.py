@@ -1,7 +1,8 @@
 """Batched vs one-at-a-time generation: answers/s and tokens/s, side by side in one run.
 
 Loads the packaged SmolLM2 (``finetune.base_model``), takes questions from a generated demo
-corpus with their source document as context (a RAG-sized prompt), and answers the same
+corpus with their source document as context (a RAG-sized prompt; ``--no-context``: the
+question alone, as the base and FT arms ask it), and answers the same
 questions twice through :func:`ragtune.serve.answer.generate_batch`: batch 1, then
 ``--batch-size``. Prints both and the speed-up per answer.
 
@@ -18,8 +19,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
-def rag_prompts(count: int) -> list[list[dict[str, str]]]:
-    """``count`` demo questions, each with its gold document as the context."""
+def demo_prompts(count: int, with_context: bool) -> list[list[dict[str, str]]]:
+    """``count`` demo questions, each with its gold document as the context (RAG-sized)."""
     from ragtune.data.generate import GeneratorSpec, write_corpus
     from ragtune.data.load import load_all
     from ragtune.train.prompt import ContextChunk, build_messages
@@ -62,6 +63,9 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--max-new-tokens", type=int, default=48)
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
+    parser.add_argument(
+        "--no-context", action="store_true", help="questions alone (the base/FT arms' prompts)"
+    )
     args = parser.parse_args()
 
     import torch
@@ -76,7 +80,7 @@ def main() -> None:
     configure_environment(REPO)
     settings = load_settings(REPO)
     generator = load_base(settings, args.max_new_tokens)
-    prompts = rag_prompts(args.questions)
+    prompts = demo_prompts(args.questions, with_context=not args.no_context)
     lengths = [
         len(
             generator.tokenizer.apply_chat_template(p, tokenize=True, return_dict=True)["input_ids"]
