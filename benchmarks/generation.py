@@ -32,11 +32,8 @@ def demo_prompts(count: int, with_context: bool) -> list[list[dict[str, str]]]:
     prompts = []
     for row in tables["qa"][:count]:
         doc = docs[row["doc_ids"][0]]
-        prompts.append(
-            build_messages(
-                row["question"], [ContextChunk(doc["doc_id"], doc["text"], doc["title"])]
-            )
-        )
+        context = [ContextChunk(doc["doc_id"], doc["text"], doc["title"])] if with_context else []
+        prompts.append(build_messages(row["question"], context))
     return prompts
 
 
