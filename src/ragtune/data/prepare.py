@@ -2,22 +2,28 @@
 
 Prepare never repairs content (control characters, empty texts stay as they are) so the
 validation stage sees, reports and quarantines them. It only refuses what cannot be read.
+It replaces only the files it wrote before (listed in ``.ragtune-prepare``) and refuses a
+folder holding anything else.
 """
 
 from __future__ import annotations
 
 import logging
-import shutil
 import tempfile
 import unicodedata
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from ragtune.config import PrepareConfig
 from ragtune.data.load import iter_jsonl, load_dataset, write_jsonl
+from ragtune.data.owned import marker_path, refuse_foreign, write_marker
 from ragtune.data.schema import DATASETS, SKIPPED_INPUTS
 
 log = logging.getLogger(__name__)
+STAGE = "prepare"
+WRITTEN_FILES = (*(dataset.filename for dataset in DATASETS), SKIPPED_INPUTS)
+"""Every file prepare may write."""
 
 
 def normalise_row(row: dict[str, Any], form: str) -> dict[str, Any]:
@@ -34,6 +40,7 @@ def normalise_row(row: dict[str, Any], form: str) -> dict[str, Any]:
 
 def prepare(raw_dir: Path, prepared_dir: Path, config: PrepareConfig) -> dict[str, int]:
     """Load every raw dataset strictly and write normalised copies; return row counts."""
+    owned = refuse_foreign(prepared_dir, STAGE, "prepare.prepared_dir")
     prepared_dir.parent.mkdir(parents=True, exist_ok=True)
     # Write into a sibling temp dir and swap, so a failure never leaves half a dataset.
     staging = Path(tempfile.mkdtemp(prefix=".prepare-", dir=prepared_dir.parent))
@@ -48,11 +55,30 @@ def prepare(raw_dir: Path, prepared_dir: Path, config: PrepareConfig) -> dict[st
         skipped = raw_dir / SKIPPED_INPUTS
         if skipped.exists():
             write_jsonl(staging / SKIPPED_INPUTS, [row for _, row in iter_jsonl(skipped)])
+        write_marker(staging, STAGE, (path.name for path in staging.iterdir()))
+        previous = staging.with_name(staging.name + "-previous")
         if prepared_dir.exists():
-            shutil.rmtree(prepared_dir)
+            prepared_dir.rename(previous)
         staging.rename(prepared_dir)
+        _remove_owned(previous, owned)
     finally:
-        if staging.exists():
-            shutil.rmtree(staging)
+        _remove_owned(staging, WRITTEN_FILES)
     log.info("prepared %s into %s", counts, prepared_dir)
     return counts
+
+
+def _remove_owned(directory: Path, names: Iterable[str]) -> None:
+    """Delete the named files (and the marker) of a folder prepare made, then the folder."""
+    if not directory.is_dir():
+        return
+    marker = marker_path(directory, STAGE)
+    for path in (
+        *(directory / name for name in names),
+        marker,
+        marker.with_name(marker.name + ".tmp"),
+    ):
+        path.unlink(missing_ok=True)
+    try:
+        directory.rmdir()
+    except OSError:
+        log.warning("%s: left in place, it holds files prepare did not write", directory)

@@ -13,17 +13,20 @@ from pathlib import Path
 from typing import Any
 
 import great_expectations as gx
-from great_expectations.checkpoint import UpdateDataDocsAction
 from great_expectations.data_context.types.base import ProgressBarsConfig
+from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
 from ragtune.config import ValidateConfig
 from ragtune.data.gate import HASH_KEY, SUMMARY_FILE, prepared_data_hash
 from ragtune.data.load import iter_jsonl, load_all, write_jsonl
+from ragtune.data.owned import refuse_foreign, write_marker
+from ragtune.data.report_values import clip, clip_all, safe_suite_result
 from ragtune.data.schema import SKIPPED_INPUTS
 from ragtune.data.suites import Table, build_tables, expectations_for
 
 log = logging.getLogger(__name__)
 SITE_NAME = "ragtune"
+QUARANTINE = "quarantine"
 
 
 @dataclass
@@ -111,8 +114,8 @@ def _failures(table: Table, results: Any, example_rows: int) -> tuple[list, set[
         examples = [
             {
                 "line": _plain(item.get("row")),
-                table.id_column: _plain(item.get(table.id_column)),
-                column: _plain(item.get(column)),
+                table.id_column: clip(_plain(item.get(table.id_column))),
+                column: clip_all(_plain(item.get(column))),
             }
             for item in indexed[:example_rows]
         ]
@@ -126,6 +129,19 @@ def _failures(table: Table, results: Any, example_rows: int) -> tuple[list, set[
             )
         )
     return failures, bad_rows
+
+
+def _render_data_docs(context: Any, run_results: dict[Any, Any]) -> None:
+    """Data Docs pages from copies of the results whose values are cut and HTML-escaped."""
+    for identifier, run_result in run_results.items():
+        context.validation_results_store.set(identifier, safe_suite_result(run_result))
+        context.build_data_docs(
+            site_names=[SITE_NAME],
+            resource_identifiers=[
+                identifier,
+                ExpectationSuiteIdentifier(name=run_result.suite_name),
+            ],
+        )
 
 
 def run_suites(
@@ -150,7 +166,6 @@ def run_suites(
             gx.Checkpoint(
                 name=f"checkpoint_{table.name}",
                 validation_definitions=[definition],
-                actions=[UpdateDataDocsAction(name="data_docs", site_names=[SITE_NAME])],
                 result_format={
                     "result_format": "COMPLETE",
                     "unexpected_index_column_names": ["row", table.id_column],
@@ -158,6 +173,7 @@ def run_suites(
             )
         )
         result = checkpoint.run(batch_parameters={"dataframe": table.frame})
+        _render_data_docs(context, result.run_results)
         for run_result in result.run_results.values():
             evaluated += len(run_result.results)
             table_failures, rows = _failures(table, run_result, config.example_rows)
@@ -167,18 +183,27 @@ def run_suites(
 
 
 def _quarantine(
-    data: dict[str, list[dict[str, Any]]], bad_rows: dict[str, set[int]], quarantine_dir: Path
+    data: dict[str, list[dict[str, Any]]],
+    bad_rows: dict[str, set[int]],
+    quarantine_dir: Path,
+    owned: set[str],
 ) -> dict[str, str]:
-    """Write the failing rows of each dataset (with their line number) to quarantine files."""
+    """Write the failing rows of each dataset (with their line number) to quarantine files.
+
+    Only files this stage listed in its marker (``owned``) are ever removed.
+    """
     written = {}
     for name, rows in bad_rows.items():
         path = quarantine_dir / f"{name}.jsonl"
         if not rows:
-            path.unlink(missing_ok=True)
+            if path.name in owned:
+                path.unlink(missing_ok=True)
             continue
         quarantined = [{"line": n, **data[name][n - 1]} for n in sorted(rows)]
         write_jsonl(path, quarantined)
         written[name] = str(path)
+    if quarantine_dir.is_dir():
+        write_marker(quarantine_dir, QUARANTINE, (Path(path).name for path in written.values()))
     return written
 
 
@@ -192,10 +217,13 @@ def validate_prepared(
     """
     prepared_hash = prepared_data_hash(prepared_dir)
     data = load_all(prepared_dir)
+    owned = refuse_foreign(quarantine_dir, QUARANTINE, "validate.quarantine_dir")
     reports_dir.mkdir(parents=True, exist_ok=True)
     failures, bad_rows, evaluated = run_suites(data, config, reports_dir)
     skipped_path = prepared_dir / SKIPPED_INPUTS
-    skipped = [row for _, row in iter_jsonl(skipped_path)] if skipped_path.exists() else []
+    skipped = (
+        [clip_all(row) for _, row in iter_jsonl(skipped_path)] if skipped_path.exists() else []
+    )
     report = ValidationReport(
         success=not failures,
         row_counts={name: len(rows) for name, rows in data.items()},
@@ -203,7 +231,7 @@ def validate_prepared(
         failures=failures,
         skipped_inputs=skipped,
         data_docs=str((reports_dir / "data_docs" / "index.html").resolve()),
-        quarantine=_quarantine(data, bad_rows, quarantine_dir),
+        quarantine=_quarantine(data, bad_rows, quarantine_dir, owned),
     )
     summary = {
         key: value

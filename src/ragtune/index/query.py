@@ -78,6 +78,18 @@ def query_collection(
     return [_hits(points) for points in store.search(client, collection, vectors, k)]
 
 
+def refuse_long_query(embedder: SentenceTransformer, text: str, model_name: str) -> None:
+    """The embedding model reads ``max_seq_length`` tokens and drops the rest without a word."""
+    limit = embedder.max_seq_length
+    tokens = len(embedder.tokenizer(text, add_special_tokens=True, verbose=False)["input_ids"])
+    if tokens > limit:
+        raise RetrievalIndexError(
+            f"the query is {tokens} tokens ({len(text):,} characters) but the embedding model "
+            f"{model_name} reads at most {limit}; the rest would be silently ignored, so "
+            "shorten it to the question itself"
+        )
+
+
 def query_index(
     settings: Settings, text: str, k: int | None = None, collection: str | None = None
 ) -> list[Hit]:
@@ -85,6 +97,7 @@ def query_index(
     if not text.strip():
         raise RetrievalIndexError("the query text is empty; pass a question, e.g. 'How do I …?'")
     embedder = load_embedder(settings.index)
+    refuse_long_query(embedder, text, settings.index.embedding_model)
     with store.open_store(settings) as client:
         target = resolve(client, collection or settings.index.staging_alias)
         return query_collection(client, target, embedder, [text], k or settings.index.k)[0]

@@ -28,6 +28,7 @@ from ragtune.index.chunk import Chunk, chunk_documents
 from ragtune.index.diff import doc_hash, plan_refresh
 from ragtune.index.embed import embed_texts, load_embedder, load_tokenizer
 from ragtune.index.gc import collect_garbage, drop_orphans
+from ragtune.index.lock import holding_index_lock
 
 if TYPE_CHECKING:
     import sqlite3
@@ -90,6 +91,7 @@ def load_prepared_docs(settings: Settings) -> list[dict[str, Any]]:
     return [doc for doc in docs if str(doc["text"]).strip()]
 
 
+@holding_index_lock
 def refresh_index(
     settings: Settings,
     show_progress: bool = True,

@@ -144,6 +144,7 @@ def train(
 
     from ragtune.train.lora import train_lora
     from ragtune.train.model import load_base_model
+    from ragtune.train.orphans import claim_run
     from ragtune.train.registry import log_data_sample, log_step_metrics, log_training_params
 
     config = settings.finetune
@@ -153,7 +154,7 @@ def train(
         data_revision=built.data_revision,
         project_dir=settings.project_dir,
         run_name=f"finetune-{built.data_revision}",
-        tags={tracking.TAG_BASE_MODEL: source.name},
+        tags={tracking.TAG_BASE_MODEL: source.name, **claim_run(settings)},
     ) as run:
         log_training_params(settings, source, built.data_revision, built.data.counts)
         tracking.log_data_input(

@@ -40,6 +40,16 @@ def import_command(
         bool, typer.Option(help="Record data/raw as a DVC revision afterwards.")
     ] = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar (files/s).")] = True,
+    follow_symlinks: Annotated[
+        bool, typer.Option(help="Read symlinks pointing outside the folder (skipped otherwise).")
+    ] = False,
+    allow_removals: Annotated[
+        bool,
+        typer.Option(
+            help="Write the import even if it matches no file or removes more than "
+            "data.import_max_removal_share of the corpus."
+        ),
+    ] = False,
 ) -> None:
     """Import a folder (Markdown, text, rST, HTML, PDF, JSONL/CSV) as the docs in data/raw."""
     from ragtune.data.importer.docs import import_folder
@@ -57,6 +67,9 @@ def import_command(
         max_file_bytes=max_file_mb * 1024 * 1024,
         force=force,
         progress=progress,
+        follow_symlinks=follow_symlinks,
+        allow_removals=allow_removals,
+        max_removal_share=config.data.import_max_removal_share,
     )
     raw_dir = config.path(config.data.raw_dir)
     report = import_folder(path, raw_dir, options)

@@ -33,8 +33,9 @@ from ragtune.data.importer.manifest import (
     scan_docs,
 )
 from ragtune.data.importer.readers import TABLE_SUFFIXES, read_document
-from ragtune.data.importer.report import ImportReport, stale_citations
-from ragtune.data.importer.tables import SkippedRow, iter_table
+from ragtune.data.importer.report import ImportReport, refuse_removals, stale_citations
+from ragtune.data.importer.staging import clear_staging, staging_dir
+from ragtune.data.importer.tables import SkippedRow, iter_table, refuse_unmapped
 from ragtune.data.importer.text import (
     UnreadableFile,
     clean_line,
@@ -64,13 +65,16 @@ def import_folder(
         )
     started = time.perf_counter()
     raw_dir.mkdir(parents=True, exist_ok=True)
-    paths, ignored = discover_files(source_dir, options, exclude_dir=raw_dir)
+    found = discover_files(source_dir, options, exclude_dir=raw_dir)
+    paths, ignored = found.files, found.ignored
     old_manifest = read_manifest(raw_dir)
     docs_file = raw_dir / DOCS.filename
     old_docs = scan_docs(docs_file)
     run = _ImportRun(source_dir, options, old_manifest, old_docs)
+    run.skipped.extend(found.skipped)
     targets = [docs_file, raw_dir / MANIFEST_FILE, raw_dir / SKIPPED_FILE]
-    temporaries = [target.with_name(f".{target.name}.importing") for target in targets]
+    staging = staging_dir(raw_dir)
+    temporaries = [staging / target.name for target in targets]
     try:
         with ExitStack() as stack:
             docs_out, manifest_out, skipped_out = (
@@ -79,14 +83,19 @@ def import_folder(
             old_handle = stack.enter_context(docs_file.open("rb")) if old_docs else None
             for rel in tqdm(paths, unit="file", desc="import", disable=not options.progress):
                 run.import_file(rel, docs_out, manifest_out, old_handle)
+            if options.column_map and run.columns_seen and not run.reused_tables:
+                refuse_unmapped(source_dir, run.columns_seen, options.column_map)
             for path, reason in run.skipped:
                 skipped_out.write(_jsonl({"path": path, "reason": reason}))
+        changes = diff_docs(old_docs, run.new_docs)
+        imported = {doc_id for entry in old_manifest.values() for doc_id in entry.doc_ids}
+        refuse_removals(
+            source_dir, docs_file, options, len(paths), len(old_docs), changes, imported
+        )
         for temp, target in zip(temporaries, targets, strict=True):
             os.replace(temp, target)
     finally:
-        for temp in temporaries:
-            temp.unlink(missing_ok=True)
-    changes = diff_docs(old_docs, run.new_docs)
+        clear_staging(staging)
     report = ImportReport(
         files=len(paths),
         docs=len(run.new_docs),
@@ -118,6 +127,9 @@ class _ImportRun:
         self.new_docs: list[tuple[str, bytes, bytes]] = []
         self.owner: dict[str, str] = {}
         self.skipped: list[tuple[str, str]] = []
+        self.columns_seen: set[str] = set()
+        """Columns of every table file parsed, to refuse a ``--map`` naming none of them."""
+        self.reused_tables = 0
 
     def import_file(
         self, rel: str, docs_out: BinaryIO, manifest_out: BinaryIO, old: BinaryIO | None
@@ -147,6 +159,8 @@ class _ImportRun:
                 doc_id in self.old_docs and doc_id not in self.owner for doc_id in previous.doc_ids
             )
         )
+        if reusable and path.suffix.lower() in TABLE_SUFFIXES:
+            self.reused_tables += 1  # parsed before with this --map, which was checked then
         doc_ids = (
             self._copy(rel, previous.doc_ids, old, docs_out)  # type: ignore[union-attr,arg-type]
             if reusable
@@ -204,7 +218,9 @@ class _ImportRun:
         """Rows for one file, or ``(path, reason)`` for the parts that cannot be imported."""
         file_id = path_doc_id(rel)
         if path.suffix.lower() in TABLE_SUFFIXES:
-            for number, row in enumerate(iter_table(path, data, self.options.column_map), start=1):
+            for number, row in enumerate(
+                iter_table(path, data, self.options.column_map, self.columns_seen), start=1
+            ):
                 if isinstance(row, SkippedRow):
                     yield rel, f"line {row.line}: {row.reason}"
                     continue

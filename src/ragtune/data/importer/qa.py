@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ragtune.data.importer.tables import iter_records
+from ragtune.data.importer.staging import clear_staging, staging_dir
+from ragtune.data.importer.tables import iter_records, refuse_unmapped
 from ragtune.data.importer.text import UnreadableFile, clean_text
 from ragtune.data.load import iter_jsonl
 from ragtune.data.schema import DOCS, QA, SPLITS
@@ -104,7 +105,18 @@ def import_qa(
     if not questions:
         raise DataFormatError(f"{qa_file}: no questions found")
     target = raw_dir / QA.filename
-    temporary = target.with_name(f".{target.name}.importing")
+    staging = staging_dir(raw_dir)
+    temporary = staging / target.name
+    try:
+        _write_questions(temporary, questions)
+        os.replace(temporary, target)
+    finally:
+        clear_staging(staging)
+    counts = Counter(item.split for item in questions)
+    return {split: counts.get(split, 0) for split in SPLITS}
+
+
+def _write_questions(temporary: Path, questions: list[_Question]) -> None:
     with temporary.open("w", encoding="utf-8", newline="\n") as handle:
         for item in questions:
             row = {
@@ -117,9 +129,6 @@ def import_qa(
                 "revision": 1,
             }
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-    os.replace(temporary, target)
-    counts = Counter(item.split for item in questions)
-    return {split: counts.get(split, 0) for split in SPLITS}
 
 
 def _read_questions(
@@ -133,6 +142,9 @@ def _read_questions(
         records = list(iter_records(qa_file, qa_file.read_bytes()))
     except UnreadableFile as exc:
         raise DataFormatError(f"{qa_file}: {exc}") from None
+    first = next((record for _, record in records if isinstance(record, dict)), None)
+    if first is not None:
+        refuse_unmapped(qa_file, first.keys(), options.column_map)
     questions: list[_Question] = []
     first_line: dict[str, int] = {}
     for line, record in records:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ragtune.data.importer.folder import ImportOptions
 from ragtune.data.importer.manifest import SKIPPED_FILE, ChangeSummary
 from ragtune.data.load import iter_jsonl
 from ragtune.data.schema import BEHAVIOUR, QA
@@ -74,3 +75,44 @@ def stale_citations(raw_dir: Path, doc_ids: set[str]) -> list[str]:
                 f"{stale} rows of {path} cite docs not in the imported corpus; {advice}"
             )
     return warnings
+
+
+def refuse_removals(
+    source_dir: Path,
+    docs_file: Path,
+    options: ImportOptions,
+    files: int,
+    previous_docs: int,
+    changes: ChangeSummary,
+    imported_ids: set[str],
+) -> None:
+    """Refuse an import that matched no file or removes too much, unless removals are allowed.
+
+    The share counts only docs a previous import wrote (``imported_ids``): replacing the
+    generated demo corpus with your own folder is the expected first import.
+    """
+    if options.allow_removals:
+        return
+    patterns = " ".join(
+        [f"--glob '{g}'" for g in options.globs] + [f"--exclude '{e}'" for e in options.excludes]
+    )
+    if files == 0 and previous_docs:
+        raise DataFormatError(
+            f"{source_dir}: no file to import{f' matches {patterns}' if patterns else ''}; this "
+            f"would remove all {previous_docs} docs of {docs_file}; nothing was changed. Check the "
+            "folder and patterns, or pass --allow-removals to empty the corpus"
+        )
+    if files == 0 and not previous_docs:
+        raise DataFormatError(
+            f"{source_dir}: no file to import{f' matches {patterns}' if patterns else ''}"
+        )
+    removed = sum(1 for doc_id in changes.removed if doc_id in imported_ids)
+    share = removed / len(imported_ids) if imported_ids else 0.0
+    if share > options.max_removal_share:
+        raise DataFormatError(
+            f"{source_dir}: this import would remove {removed} of the {len(imported_ids)} "
+            f"imported docs in "
+            f"{docs_file} ({share:.0%} > data.import_max_removal_share "
+            f"{options.max_removal_share:.0%}); nothing was changed. Check {patterns or 'the folder'}"
+            ", or pass --allow-removals if the documents are really gone"
+        )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,15 +57,20 @@ def parse_column_map(pairs: list[str]) -> dict[str, str]:
 
 
 def iter_table(
-    path: Path, data: bytes, mapping: Mapping[str, str]
+    path: Path, data: bytes, mapping: Mapping[str, str], columns_seen: set[str] | None = None
 ) -> Iterator[TableRow | SkippedRow]:
-    """Yield each row of a JSONL or CSV file as a TableRow, or a SkippedRow saying why not."""
+    """Yield each row of a JSONL or CSV file as a TableRow, or a SkippedRow saying why not.
+
+    ``columns_seen`` collects the first row's columns, to check ``--map`` over a whole folder.
+    """
     rows_seen = 0
     for line, row in iter_records(path, data):
         if isinstance(row, str):
             yield SkippedRow(line, row)
             continue
         rows_seen += 1
+        if rows_seen == 1 and columns_seen is not None:
+            columns_seen.update(map(str, row.keys()))
         # Columns are resolved per row: JSONL rows need not all carry the same keys.
         try:
             columns = _resolve_columns(row.keys(), mapping)
@@ -77,6 +82,17 @@ def iter_table(
         yield _table_row(line, row, columns)
     if not rows_seen:
         raise UnreadableFile("no rows")
+
+
+def refuse_unmapped(where: Path, keys: Iterable[Any], mapping: Mapping[str, str]) -> None:
+    """A ``--map FIELD=COLUMN`` naming a column no table has refuses the import (no fallback)."""
+    present = sorted({str(key) for key in keys})
+    for field, column in mapping.items():
+        if column not in present:
+            raise DataFormatError(
+                f"{where}: --map {field}={column}: no column '{column}' (columns present: "
+                f"{', '.join(present)}); nothing was imported, fix the --map"
+            )
 
 
 def _resolve_columns(keys: Any, mapping: Mapping[str, str]) -> dict[str, str | None]:
