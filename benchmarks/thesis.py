@@ -34,7 +34,7 @@ def _step(message: str) -> float:
     return time.perf_counter()
 
 
-def configure(project: Path, questions: int, k: int) -> Any:
+def configure(project: Path, questions: int, k: int, max_steps: int | None) -> Any:
     """params.yaml of the experiment: the repo's, evaluated on changed and unchanged facts."""
     from ragtune.config import load_settings
     from ragtune.runtime import configure_environment
@@ -44,6 +44,8 @@ def configure(project: Path, questions: int, k: int) -> Any:
     params["evaluate"].update(
         split="train", max_questions=questions, changed_share=0.5, k=k, max_new_tokens=40
     )
+    if max_steps:
+        params["finetune"]["max_steps"] = max_steps
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     configure_environment(project)
     return load_settings(project)
@@ -118,11 +120,12 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=16, help="questions per arm")
     parser.add_argument("-k", type=int, default=3, help="chunks per question (RAG arms)")
     parser.add_argument("--fresh", action="store_true", help="delete --project first")
+    parser.add_argument("--max-steps", type=int, help="override finetune.max_steps (shorter run)")
     args = parser.parse_args()
     if args.fresh:
         shutil.rmtree(args.project, ignore_errors=True)
     started = time.perf_counter()
-    settings = configure(args.project, args.questions, args.k)
+    settings = configure(args.project, args.questions, args.k, args.max_steps)
 
     from ragtune.evaluate.report import markdown_table
     from ragtune.evaluate.stage import evaluate_stage
