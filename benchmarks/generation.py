@@ -1,7 +1,8 @@
 """Batched vs one-at-a-time generation: answers/s and tokens/s, side by side in one run.
 
 Loads the packaged SmolLM2 (``finetune.base_model``), takes questions from a generated demo
-corpus with their source document as context (a RAG-sized prompt), and answers the same
+corpus with their source document as context (a RAG-sized prompt; ``--no-context``: the
+question alone, as the base and FT arms ask it), and answers the same
 questions twice through :func:`ragtune.serve.answer.generate_batch`: batch 1, then
 ``--batch-size``. Prints both and the speed-up per answer.
 
@@ -18,8 +19,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
-def rag_prompts(count: int) -> list[list[dict[str, str]]]:
-    """``count`` demo questions, each with its gold document as the context."""
+def demo_prompts(count: int, with_context: bool) -> list[list[dict[str, str]]]:
+    """``count`` demo questions, each with its gold document as the context (RAG-sized)."""
     from ragtune.data.generate import GeneratorSpec, write_corpus
     from ragtune.data.load import load_all
     from ragtune.train.prompt import ContextChunk, build_messages
@@ -31,11 +32,8 @@ def rag_prompts(count: int) -> list[list[dict[str, str]]]:
     prompts = []
     for row in tables["qa"][:count]:
         doc = docs[row["doc_ids"][0]]
-        prompts.append(
-            build_messages(
-                row["question"], [ContextChunk(doc["doc_id"], doc["text"], doc["title"])]
-            )
-        )
+        context = [ContextChunk(doc["doc_id"], doc["text"], doc["title"])] if with_context else []
+        prompts.append(build_messages(row["question"], context))
     return prompts
 
 
@@ -61,9 +59,16 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=16)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--max-new-tokens", type=int, default=48)
+    parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
+    parser.add_argument(
+        "--no-context", action="store_true", help="questions alone (the base/FT arms' prompts)"
+    )
     args = parser.parse_args()
 
     import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     from ragtune.config import load_settings
     from ragtune.runtime import configure_environment
@@ -72,8 +77,13 @@ def main() -> None:
     configure_environment(REPO)
     settings = load_settings(REPO)
     generator = load_base(settings, args.max_new_tokens)
-    prompts = rag_prompts(args.questions)
-    lengths = [len(generator.tokenizer.apply_chat_template(p, tokenize=True)) for p in prompts]
+    prompts = demo_prompts(args.questions, with_context=not args.no_context)
+    lengths = [
+        len(
+            generator.tokenizer.apply_chat_template(p, tokenize=True, return_dict=True)["input_ids"]
+        )
+        for p in prompts
+    ]
     print(
         f"{generator.label} on {next(generator.model.parameters()).device}, "
         f"torch threads {torch.get_num_threads()}; {len(prompts)} questions, prompt tokens "
@@ -81,7 +91,10 @@ def main() -> None:
         flush=True,
     )
     measure(generator, prompts[:2], 2)  # warm-up
-    rows = [measure(generator, prompts, size) for size in (1, args.batch_size)]
+    rows = []
+    for size in (1, args.batch_size):
+        rows.append(measure(generator, prompts, size))
+        print(f"batch {size}: {rows[-1]['seconds']:.1f} s", flush=True)
     print(f"{'batch':>5} {'seconds':>8} {'answers/s':>10} {'tokens/s':>9} {'tokens':>7}")
     for row in rows:
         print(

@@ -17,7 +17,7 @@ import typer
 from ragtune.cli_context import State, settings
 from ragtune.data.importer.commands import import_command, import_qa_command
 from ragtune.errors import RagtuneError
-from ragtune.evaluate.commands import evaluate_command
+from ragtune.evaluate.commands import advise_command, evaluate_command
 from ragtune.index.commands import index_app
 from ragtune.release.commands import release_app
 from ragtune.runtime import configure_environment
@@ -42,6 +42,7 @@ app.add_typer(release_app, name="release")
 app.command("ask")(ask_command)
 app.command("evaluate")(evaluate_command)
 app.command("serve")(serve_command)
+app.command("advise")(advise_command)
 
 
 @app.callback()

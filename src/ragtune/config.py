@@ -204,10 +204,14 @@ class EvaluateConfig(Section):
 
     k: StrictInt = Field(5, ge=1, le=100)
     """Chunks retrieved per question for the RAG arms (and `ragtune ask`)."""
-    split: Literal["dev", "test"] = "test"
-    """QA split the arms answer: held out from training (splits are by document)."""
-    max_questions: StrictInt = Field(40, ge=1)
+    split: Literal["train", "dev", "test"] = "test"
+    """QA split the arms answer: test/dev are held out from training (splits are by document);
+    train asks about facts the adapter was taught (the thesis experiment: do they go stale?)."""
+    max_questions: StrictInt = Field(24, ge=1)
     """Questions per arm (the first of the split, in file order); four arms answer each."""
+    changed_share: float = Field(0.0, ge=0.0, le=1.0)
+    """Up to this share of the questions is drawn from facts changed since the adapter's
+    training data, so that slice has enough questions to measure; 0 keeps file order."""
     batch_size: StrictInt = Field(8, ge=1, le=256)
     """Prompts per `generate` call."""
     max_new_tokens: StrictInt = Field(48, ge=1, le=1024)

@@ -73,6 +73,7 @@ def configured_paths(settings: Settings) -> dict[str, Path]:
         "finetune.data_dir": settings.finetune.data_dir,
         "finetune.output_dir": settings.finetune.output_dir,
         "finetune.reports_dir": settings.finetune.reports_dir,
+        "evaluate.reports_dir": settings.evaluate.reports_dir,
     }
     return {key: settings.path(value).resolve() for key, value in keys.items()}
 

@@ -119,13 +119,15 @@ def stage_run(
 
 
 def log_data_input(
-    name: str, data_revision: str, source: Path, rows: list[dict], context: str
+    run_id: str, name: str, data_revision: str, source: Path, rows: list[dict], context: str
 ) -> None:
-    """Log ``rows`` as the active run's input dataset, its digest the DVC data revision.
+    """Log ``rows`` as an input dataset of run ``run_id``, its digest the DVC data revision.
 
     The runs table's Dataset column then shows which data revision each run read.
     """
     import pandas as pd
+    from mlflow.entities import DatasetInput, InputTag
+    from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
 
     with warnings.catch_warnings():
         # MLflow hints about integer columns and ambiguous local sources; neither applies.
@@ -133,7 +135,8 @@ def log_data_input(
         dataset = mlflow.data.from_pandas(
             pd.DataFrame(rows), source=str(source.resolve()), name=name, digest=data_revision
         )
-    mlflow.log_input(dataset, context=context)
+    entry = DatasetInput(dataset._to_mlflow_entity(), [InputTag(MLFLOW_DATASET_CONTEXT, context)])
+    mlflow.MlflowClient().log_inputs(run_id, datasets=[entry])
 
 
 def house_prompt_version() -> str:

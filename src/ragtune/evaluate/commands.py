@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Annotated
 
@@ -31,3 +32,32 @@ def evaluate_command(
     typer.echo(markdown_table(outcome.table))
     typer.echo(", ".join(f"{name}={value:.3f}" for name, value in outcome.scores.items()))
     typer.echo(f"mlflow run {outcome.run_id} (experiment ragtune-evaluate)")
+
+
+def advise_command(
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print signals and advice as JSON.")
+    ] = False,
+) -> None:
+    """Recommend RAG, fine-tuning or hybrid from measured signals; print the signals used."""
+    from dataclasses import asdict
+
+    from ragtune.evaluate.advise import decide
+    from ragtune.evaluate.signals import measure
+
+    config = settings()
+    signals, sources = measure(config)
+    advice = decide(
+        signals, config.advise.change_rate_threshold, config.advise.jargon_tokens_threshold
+    )
+    if as_json:
+        payload = {"signals": asdict(signals), "sources": sources, **asdict(advice)}
+        typer.echo(json.dumps(payload, indent=2))
+        return
+    typer.echo("signals:")
+    for name, value in asdict(signals).items():
+        shown = "not measured" if value is None else value
+        typer.echo(f"  {name}: {shown}  ({sources[name]})")
+    typer.echo(f"recommendation: {advice.recommendation}")
+    for reason in advice.reasons:
+        typer.echo(f"  - {reason}")

@@ -97,6 +97,8 @@ def _csv(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
 
 
 def _cell(name: str, value: Any) -> str:
+    if name == "questions":
+        return str(int(value))
     if isinstance(value, float):
         if math.isnan(value):
             return "–"
@@ -122,17 +124,19 @@ def bar_chart(table: Sequence[dict[str, Any]]) -> bytes:
     labels = [arm.label for arm in ARMS]
     figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
     by_key = {(row["arm"], row["slice"]): row for row in table}
-    width = 0.8 / len(ANSWER_METRICS)
-    for offset, metric in enumerate(ANSWER_METRICS):
-        values = [_number(by_key.get((label, "all"), {}).get(metric)) or 0.0 for label in labels]
-        left.bar([i + offset * width for i in range(len(labels))], values, width, label=metric)
     slices = [name for name in SLICES if any(row["slice"] == name for row in table)]
-    width = 0.8 / max(1, len(slices))
-    for offset, name in enumerate(slices):
-        values = [_number(by_key.get((label, name), {}).get("f1")) or 0.0 for label in labels]
-        right.bar([i + offset * width for i in range(len(labels))], values, width, label=name)
+    panels = (
+        (left, ANSWER_METRICS, lambda label, name: by_key.get((label, "all"), {}).get(name)),
+        (right, slices, lambda label, name: by_key.get((label, name), {}).get("f1")),
+    )
+    for axis, series, value in panels:
+        width = 0.8 / max(1, len(series))
+        for offset, name in enumerate(series):
+            heights = [_number(value(label, name)) or 0.0 for label in labels]
+            positions = [i - 0.4 + (offset + 0.5) * width for i in range(len(labels))]
+            axis.bar(positions, heights, width, label=name)
+        axis.set_xticks(range(len(labels)), labels)
     for axis, title in ((left, "answer metrics, all questions"), (right, "token F1 by slice")):
-        axis.set_xticks([i + 0.4 - width / 2 for i in range(len(labels))], labels)
         axis.set_ylim(0, 1)
         axis.set_title(title)
         axis.legend(fontsize="small")

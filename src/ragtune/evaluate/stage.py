@@ -1,8 +1,9 @@
 """The evaluate stage: four arms on the same held-out questions, one MLflow run, report files.
 
-`ragtune evaluate`, the DVC stage `evaluate` and the Prefect flow `flows/evaluate.py` call
-:func:`evaluate_stage`. Cheap checks (questions, adapter version, collection) come before any
-model loads; once the run has started, an exception marks it FAILED and writes no reports.
+`ragtune evaluate`, the DVC stage `evaluate` and the Prefect flow `ragtune.flows.evaluate`
+call :func:`evaluate_stage`, which first passes the validation gate. Cheap checks (questions,
+adapter version, collection) come before any model loads; once the run has started, an
+exception marks it FAILED and writes no reports.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 from ragtune import tracking
 from ragtune.config import Settings
+from ragtune.data.gate import require_validated
 from ragtune.data.load import load_dataset
 from ragtune.data.schema import QA
 from ragtune.errors import EvaluationError
@@ -27,6 +29,7 @@ from ragtune.evaluate.report import (
 )
 from ragtune.serve.answer import open_retriever
 from ragtune.serve.generators import AdapterVersion, find_adapter, load_finetuned, without_adapter
+from ragtune.stages import StepRunner, run_directly
 
 logger = logging.getLogger(__name__)
 
@@ -43,8 +46,14 @@ class EvaluationOutcome:
     paths: dict[str, Path] = field(default_factory=dict)
 
 
-def evaluation_questions(settings: Settings, max_questions: int | None = None) -> list[dict]:
-    """The first ``evaluate.max_questions`` QA rows of ``evaluate.split``; error when none."""
+def evaluation_questions(
+    settings: Settings, max_questions: int | None = None, trained_revision: int | None = None
+) -> list[dict]:
+    """``evaluate.max_questions`` QA rows of ``evaluate.split``; error when there are none.
+
+    With ``evaluate.changed_share`` and a known training revision, up to that share comes
+    from facts newer than the training data, the rest in file order.
+    """
     qa_path = settings.path(settings.prepare.prepared_dir) / QA.filename
     rows = load_dataset(QA, qa_path.parent)
     if not rows:
@@ -59,7 +68,15 @@ def evaluation_questions(settings: Settings, max_questions: int | None = None) -
             f"{qa_path}: no '{split}' questions among {len(rows)} QA rows; set evaluate.split "
             "to a split that has rows"
         )
-    return chosen[: max_questions or settings.evaluate.max_questions]
+    limit = max_questions or settings.evaluate.max_questions
+    if not settings.evaluate.changed_share or trained_revision is None:
+        return chosen[:limit]
+    changed = [row for row in chosen if row["revision"] > trained_revision]
+    changed = changed[: round(limit * settings.evaluate.changed_share)]
+    picked = {row["qa_id"] for row in changed}
+    rest = [row["qa_id"] for row in chosen if row["qa_id"] not in picked][: limit - len(changed)]
+    picked.update(rest)
+    return [row for row in chosen if row["qa_id"] in picked]
 
 
 def _run_tags(adapter: AdapterVersion, collection: str, questions: list[dict]) -> dict[str, str]:
@@ -77,17 +94,19 @@ def evaluate_stage(
     collection: str | None = None,
     version: str | None = None,
     max_questions: int | None = None,
+    run_step: StepRunner = run_directly,
 ) -> EvaluationOutcome:
-    """Answer the evaluation questions with every arm, score them, log and write the results."""
+    """Gate → questions, adapter, collection → four arms → scores → MLflow run and reports."""
     import mlflow
 
     from ragtune.data.versioning import data_revision
     from ragtune.evaluate.scorers import log_genai_evaluation
 
+    run_step("check-validation", require_validated, settings)
     config = settings.evaluate
-    questions = evaluation_questions(settings, max_questions)
     adapter = find_adapter(settings, version)
     trained_revision = adapter.corpus_revision
+    questions = evaluation_questions(settings, max_questions, trained_revision)
     if trained_revision is None:
         logger.warning(
             "%s has no %s tag: changed/unchanged slices left out",
@@ -112,23 +131,27 @@ def evaluate_stage(
                 "k": config.k,
                 "split": config.split,
                 "questions": len(questions),
+                "changed_share": config.changed_share,
                 "batch_size": config.batch_size,
                 "max_new_tokens": config.max_new_tokens,
             }
         )
         tracking.log_data_input(
+            run.info.run_id,
             f"qa-{config.split}",
             revision.id,
             settings.path(settings.prepare.prepared_dir) / QA.filename,
             questions,
             context="evaluation",
         )
-        finetuned = load_finetuned(adapter, config.max_new_tokens)
+        finetuned = run_step("load-generator", load_finetuned, adapter, config.max_new_tokens)
         generators = {False: without_adapter(finetuned), True: finetuned}
         rows: list[dict[str, Any]] = []
         for arm in ARMS:
             started = time.perf_counter()
-            rows += run_arm(
+            rows += run_step(
+                f"answer-{arm.key}",
+                run_arm,
                 arm,
                 questions,
                 generators[arm.finetuned],
@@ -139,6 +162,7 @@ def evaluate_stage(
             )
             mlflow.log_metric(f"{arm.key}/seconds", time.perf_counter() - started)
         summary = table(rows)
+        # Logging stays in this thread, where the run is active (a task may run elsewhere).
         log_genai_evaluation(rows)
         reports_dir = settings.path(config.reports_dir)
         with staged_reports(reports_dir) as staging:

@@ -79,7 +79,7 @@ def log_index_build(
     from mlflow import MlflowClient
     from mlflow.entities import Metric, Param, RunTag
 
-    from ragtune.tracking import TAG_RETRIEVAL_EVALUATION
+    from ragtune.tracking import TAG_RETRIEVAL_EVALUATION, log_data_input
 
     manifest_path, metrics_path = write_reports(settings, result, scores)
     params = {
@@ -109,6 +109,14 @@ def log_index_build(
         metrics=[Metric(key, float(value), now, 0) for key, value in metrics.items()],
         params=[Param(key, str(value)) for key, value in params.items()],
         tags=[RunTag(key, value) for key, value in tags.items()],
+    )
+    log_data_input(
+        run_id,
+        "docs",
+        result.data_revision,
+        settings.path(settings.prepare.prepared_dir) / "docs.jsonl",
+        [],
+        context="index",
     )
     client.log_artifact(run_id, str(manifest_path))
     client.log_artifact(run_id, str(metrics_path))

@@ -73,6 +73,7 @@ def ask_command(
 ) -> None:
     """Answer QUESTION with retrieval and/or the fine-tuned adapter; cite the documents used."""
     from ragtune.evaluate.arms import ARM_BY_OPTION
+    from ragtune.index.query import refuse_long_query
     from ragtune.serve.answer import answer, open_retriever
     from ragtune.serve.generators import load_base, load_finetuned
     from ragtune.serve.release import serving_choice
@@ -84,6 +85,8 @@ def ask_command(
     choice = serving_choice(config, chosen, collection, version)
     limit = config.evaluate.max_new_tokens
     with open_retriever(config, choice.collection) if chosen.retrieval else nullcontext() as found:
+        if found is not None:
+            refuse_long_query(found.embedder, text, config.index.embedding_model)
         generator = (
             load_finetuned(choice.adapter, limit) if choice.adapter else load_base(config, limit)
         )

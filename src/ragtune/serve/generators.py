@@ -42,7 +42,7 @@ class AdapterVersion:
 
 def find_adapter(settings: Settings, version: str | None = None) -> AdapterVersion:
     """The requested (default: latest) registered version; FinetuneError naming what to run."""
-    from mlflow import MlflowClient
+    from mlflow import MlflowClient, get_tracking_uri
     from mlflow.exceptions import MlflowException
 
     from ragtune.train.policy import latest_version
@@ -53,7 +53,7 @@ def find_adapter(settings: Settings, version: str | None = None) -> AdapterVersi
         found = latest_version(client, name)
         if found is None:
             raise FinetuneError(
-                f"no registered version of '{name}' in {tracking.mlflow.get_tracking_uri()}; "
+                f"no registered version of '{name}' in {get_tracking_uri()}; "
                 "run `ragtune finetune` first"
             )
     else:

@@ -17,6 +17,7 @@ import mlflow.pyfunc
 
 from ragtune.errors import FinetuneError
 from ragtune.runtime import BASE_CACHE_ENV
+from ragtune.serve.answer import Generator, generate_batch
 from ragtune.train.prompt import build_messages
 
 
@@ -24,24 +25,8 @@ def generate_answer(
     model: Any, tokenizer: Any, question: str, context: str = "", max_new_tokens: int = 96
 ) -> str:
     """Greedy answer in house style for one question (and optional rendered context)."""
-    import torch
-
-    messages = build_messages(question, context)
-    encoded = tokenizer.apply_chat_template(
-        messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
-    )
-    device = next(model.parameters()).device
-    # Only what a causal LM takes: some tokenizers add token_type_ids that generate() rejects.
-    encoded = {key: encoded[key].to(device) for key in ("input_ids", "attention_mask")}
-    with torch.inference_mode():
-        output = model.generate(
-            **encoded,
-            max_new_tokens=max_new_tokens,
-            do_sample=False,
-            pad_token_id=tokenizer.pad_token_id,
-        )
-    new_tokens = output[0][encoded["input_ids"].shape[1] :]
-    return tokenizer.decode(new_tokens, skip_special_tokens=True).strip()
+    generator = Generator(model, tokenizer, adapter=True, max_new_tokens=max_new_tokens)
+    return generate_batch(generator, [build_messages(question, context)])[0].text
 
 
 def base_cache_dir() -> Path:
@@ -80,16 +65,11 @@ class GeneratorModel(mlflow.pyfunc.PythonModel):
 
     # model_input stays unannotated: MLflow reads predict's type hints as a schema of its own.
     def predict(self, context, model_input, params: dict | None = None) -> list[str]:
-        """One answer per input row (``question``, optional ``context``)."""
+        """One answer per input row (``question``, optional ``context``), generated in batches."""
         rows = model_input.to_dict(orient="records")
         limit = int((params or {}).get("max_new_tokens", self.max_new_tokens))
-        return [
-            generate_answer(
-                self.model,
-                self.tokenizer,
-                str(row["question"]),
-                str(row.get("context") or ""),
-                limit,
-            )
-            for row in rows
+        generator = Generator(self.model, self.tokenizer, adapter=True, max_new_tokens=limit)
+        messages = [
+            build_messages(str(row["question"]), str(row.get("context") or "")) for row in rows
         ]
+        return [result.text for result in generate_batch(generator, messages)]

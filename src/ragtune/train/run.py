@@ -157,6 +157,14 @@ def train(
         tags={tracking.TAG_BASE_MODEL: source.name, **claim_run(settings)},
     ) as run:
         log_training_params(settings, source, built.data_revision, built.data.counts)
+        tracking.log_data_input(
+            run.info.run_id,
+            "finetune-data",
+            built.data_revision,
+            built.paths["train"],
+            [],
+            context="training",
+        )
         log_data_sample(built.data.train, config.sample_rows)
         model, tokenizer = load_base_model(base_dir)
         output_dir = settings.path(config.output_dir) / run.info.run_id
