@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from train_support import chat_tokenizer
 
 from ragtune.evaluate.advise import ArmScores, Signals, decide
 from ragtune.evaluate.signals import glossary_terms, tokens_per_term
-from tests.train_support import chat_tokenizer
 
 CHANGE, JARGON = 0.05, 3.0
 
