@@ -12,7 +12,7 @@ from mlflow import MlflowClient
 from train_support import set_finetune_params
 
 from ragtune.config import load_settings
-from ragtune.train import run as stage
+from ragtune.stages import finetune_stage
 from ragtune.train.prompt import ContextChunk, format_context
 
 pytestmark = pytest.mark.slow
@@ -20,12 +20,14 @@ pytestmark = pytest.mark.slow
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_smollm2_lora_registers_and_generates(demo_project) -> None:
-    # The dequantised base is cached under the repository's models/base (gitignored), so only
-    # the first run on a machine pays the ~20 s GGUF conversion.
+def test_smollm2_lora_registers_and_generates(validated_project, monkeypatch) -> None:
+    # Configured paths must stay inside the project, so training dequantises the GGUF base into
+    # the project's models/base (~20 s); loading the logged model elsewhere uses the cache that
+    # $RAGTUNE_BASE_CACHE names, as on another machine.
+    monkeypatch.setenv("RAGTUNE_BASE_CACHE", str(REPO_ROOT / "models" / "base"))
+    demo_project = validated_project
     set_finetune_params(
         demo_project,
-        base_cache_dir=str(REPO_ROOT / "models" / "base"),
         max_steps=2,
         batch_size=2,
         max_eval_examples=2,
@@ -35,7 +37,7 @@ def test_smollm2_lora_registers_and_generates(demo_project) -> None:
         max_new_tokens=16,
     )
     settings = load_settings(demo_project)
-    outcome = stage.finetune(settings)
+    outcome = finetune_stage(settings)
     assert outcome.version == "1"
     losses = MlflowClient().get_metric_history(outcome.run_id, "loss")
     assert [m.step for m in losses] == [1, 2] and all(math.isfinite(m.value) for m in losses)
