@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from ragtune.flows.deployments import build_deployments, describe
+from ragtune.flows.deployments import ENTRYPOINTS, build_deployments, describe
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 SERVE_TIMEOUT_S = 120
 
@@ -21,6 +23,16 @@ def test_deployments_carry_params_schedules_and_a_concurrency_limit(settings):
     assert all(row["concurrency_limit"] == 1 for row in rows.values())
     assert rows["finetune"]["parameters"]["if_needed"] is True
     assert rows["refresh-index"]["parameters"]["project_dir"] == str(settings.project_dir)
+
+
+def test_every_deployment_has_an_entry_file_that_loads_its_flow(settings):
+    """A work-pool worker loads flows by entrypoint: one per deployment, naming the same flow."""
+    from prefect.flows import load_flow_from_entrypoint
+
+    flow_names = {row["flow"] for row in describe(build_deployments(settings))}
+    assert flow_names == set(ENTRYPOINTS)
+    for name, entrypoint in ENTRYPOINTS.items():
+        assert load_flow_from_entrypoint(str(REPO_ROOT / entrypoint)).name == name
 
 
 @pytest.mark.slow

@@ -60,6 +60,8 @@ def serve_deployments(settings: Settings) -> None:
 ENTRYPOINTS = {
     "refresh-index": "flows/refresh_index.py:refresh_index_flow",
     "finetune": "flows/finetune.py:finetune_flow",
+    "release": "flows/release.py:release_flow",
+    "pipeline": "flows/pipeline.py:pipeline_flow",
 }
 
 

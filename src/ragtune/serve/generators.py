@@ -70,9 +70,19 @@ def find_adapter(settings: Settings, version: str | None = None) -> AdapterVersi
 def load_finetuned(adapter: AdapterVersion, max_new_tokens: int) -> Generator:
     """The registered pyfunc's model (base + LoRA adapter) as a generator."""
     import mlflow.pyfunc
+    from mlflow.exceptions import MlflowException
 
+    uri = f"models:/{adapter.name}/{adapter.version}"
     logger.info("loading %s", adapter.label)
-    loaded = mlflow.pyfunc.load_model(f"models:/{adapter.name}/{adapter.version}")
+    try:
+        loaded = mlflow.pyfunc.load_model(uri)
+    except (MlflowException, OSError) as error:
+        # The registry row exists but its files do not load (artifact store wiped or moved).
+        raise FinetuneError(
+            f"{adapter.label} is registered but {uri} does not load "
+            f"({type(error).__name__}: {str(error).splitlines()[0][:300]}); restore the "
+            "artifact store, pick another version with --version, or run `ragtune finetune`"
+        ) from error
     python_model: Any = loaded.unwrap_python_model()
     return Generator(
         python_model.model, python_model.tokenizer, adapter.label, True, max_new_tokens
