@@ -42,7 +42,7 @@ def configure(project: Path, questions: int, k: int, max_steps: int | None) -> A
     project.mkdir(parents=True, exist_ok=True)
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params["evaluate"].update(
-        split="train", max_questions=questions, changed_share=0.5, k=k, max_new_tokens=40
+        split="train", max_questions=questions, changed_share=0.5, k=k, max_new_tokens=64
     )
     if max_steps:
         params["finetune"]["max_steps"] = max_steps

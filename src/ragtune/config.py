@@ -214,8 +214,9 @@ class EvaluateConfig(Section):
     training data, so that slice has enough questions to measure; 0 keeps file order."""
     batch_size: StrictInt = Field(8, ge=1, le=256)
     """Prompts per `generate` call."""
-    max_new_tokens: StrictInt = Field(48, ge=1, le=1024)
-    """Answer length limit; house-style answers are one short sentence."""
+    max_new_tokens: StrictInt = Field(64, ge=1, le=1024)
+    """Answer length limit; house-style answers are one short sentence and its citation, and
+    generation stops at the first complete ``[doc:ID]``, so only uncited answers reach it."""
     reports_dir: Path = Path("reports/evaluate")
     """metrics.json (DVC metrics), arms.csv (DVC plots), the table and per-question answers."""
 

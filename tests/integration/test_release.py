@@ -168,14 +168,11 @@ def test_kill_between_the_two_moves_is_undone_and_rollback_restores_the_pair(
     assert "r0001 live again" in out.stdout
     assert live_pointers(released) == first
     assert releases.live_release_id(released.project_dir) == "r0001"
-    shown = json.loads(
-        subprocess.run(
-            [sys.executable, "-m", "ragtune", "-C", str(released.project_dir), "release", "show"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    )
+    show = [sys.executable, "-m", "ragtune", "-C", str(released.project_dir), "release", "show"]
+    shown = json.loads(subprocess.run([*show, "--json"], capture_output=True, check=True).stdout)
     assert shown["release_id"] == "r0001" and shown["collection"] == first[1]
+    text = subprocess.run(show, capture_output=True, text=True, check=True).stdout
+    assert text.startswith("release r0001 (live)") and first[1] in text
+    assert f"v{first[0]}" in text and "| FT+RAG | " in text
     assert rollback(released, "r0002").release_id == "r0002"
     assert live_pointers(released) == second

@@ -86,7 +86,15 @@ def check_bad_requests(client: httpx.Client) -> None:
     reply = client.post(
         "/ask", content=b'{"question": "unterminated', headers={"content-type": "application/json"}
     )
-    assert reply.status_code == 422 and "JSON" in reply.text
+    assert reply.status_code == 400 and "not JSON" in reply.text
+
+
+def check_curl_default_content_type(client: httpx.Client, title: str) -> None:
+    """`curl -d '{...}'` sends form encoding; the JSON body still answers."""
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    body = f'{{"question": "What is {title}?"}}'.encode()
+    reply = client.post("/ask", content=body, headers=form)
+    assert reply.status_code == 200 and reply.json()["release_id"] == "r0001", reply.text
 
 
 def test_serves_the_live_release_and_follows_promotion_and_rollback(server) -> None:
@@ -100,6 +108,7 @@ def test_serves_the_live_release_and_follows_promotion_and_rollback(server) -> N
     assert len(body["retrieved_doc_ids"]) >= 1
     assert client.get("/release").json()["collection"] == first_collection
     check_bad_requests(client)
+    check_curl_default_content_type(client, title)
 
     # A refresh writes the index store while the server answers from its own copy.
     docs = raw_docs(settings)

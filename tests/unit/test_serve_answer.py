@@ -8,7 +8,13 @@ import pytest
 from train_support import chat_tokenizer, tiny_causal_lm
 
 from ragtune.index.query import Hit
-from ragtune.serve.answer import Generator, answer, generate_batch
+from ragtune.serve.answer import (
+    Generator,
+    StopAfterCitation,
+    answer,
+    generate_batch,
+    until_citation,
+)
 from ragtune.train.prompt import build_messages
 
 QUESTIONS = [
@@ -82,3 +88,31 @@ def test_base_arm_switches_the_adapter_off(generator: Generator) -> None:
     messages = [build_messages(q) for q in QUESTIONS]
     assert [g.text for g in generate_batch(off, messages)] == expected
     assert [g.text for g in generate_batch(on, messages)] != expected
+
+
+def test_generation_stops_after_the_first_complete_citation_per_row() -> None:
+    import torch
+
+    tokenizer = chat_tokenizer()
+    prompt = tokenizer("Question: what is a briost?", add_special_tokens=False)["input_ids"]
+    cited = tokenizer(" A nightly build. [doc:gls-00001] Glossary", add_special_tokens=False)
+    running = tokenizer(" A nightly build that runs on" * 8, add_special_tokens=False)
+    cited_ids, running_ids = cited["input_ids"], running["input_ids"]
+    length = min(len(cited_ids), len(running_ids))
+    stop = StopAfterCitation(tokenizer, len(prompt))
+    decisions = []
+    for step in range(1, length + 1):
+        batch = torch.tensor([prompt + cited_ids[:step], prompt + running_ids[:step]])
+        decisions.append(stop(batch, None).tolist())
+    first_stop = next(step for step, (row0, _) in enumerate(decisions, 1) if row0)
+    text_at_stop = "".join(tokenizer.decode(cited_ids[:first_stop]).split())
+    assert text_at_stop.endswith("[doc:gls-00001]")  # not one token earlier or later
+    assert all(row0 for row0, _ in decisions[first_stop - 1 :])  # a stopped row stays stopped
+    assert not any(row1 for _, row1 in decisions)  # the other row runs on
+
+
+def test_answer_text_ends_at_its_first_citation() -> None:
+    assert (
+        until_citation("A build. [doc:gls-1]\n\n[doc:gls-2] Glossary: x") == "A build. [doc:gls-1]"
+    )
+    assert until_citation("No citation yet [doc:gls") == "No citation yet [doc:gls"

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ragtune.cli_context import settings
+
+if TYPE_CHECKING:
+    from ragtune.release.manifest import ReleaseManifest
 
 release_app = typer.Typer(
     help="Promote the fine-tuned adapter and the index together (both or neither); roll back.",
@@ -71,8 +74,9 @@ def list_command() -> None:
 @release_app.command("show")
 def show_command(
     release_id: Annotated[str | None, typer.Argument(help="Release id (default: live).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="The whole manifest as JSON.")] = False,
 ) -> None:
-    """Print a release manifest (the live one by default) as JSON."""
+    """What a release (the live one by default) holds, and how its arms scored."""
     from ragtune.errors import ReleaseError
     from ragtune.release import manifest as releases
     from ragtune.release.promote import recover
@@ -84,7 +88,39 @@ def show_command(
         if release_id is None:
             raise ReleaseError("no release is live yet; run `ragtune release promote`")
     item = releases.read_manifest(config.project_dir, release_id)
-    typer.echo(json.dumps(item.as_dict(), indent=2))
+    if as_json:
+        typer.echo(json.dumps(item.as_dict(), indent=2))
+        return
+    live = releases.live_release_id(config.project_dir)
+    typer.echo(summary(item, live == item.release_id))
+
+
+ARM_LABELS = {"base": "base", "rag": "base+RAG", "ft": "FT", "ft_rag": "FT+RAG"}
+HEADLINE_METRICS = ("f1", "citation_accuracy", "citation_format", "groundedness")
+
+
+def summary(item: ReleaseManifest, is_live: bool) -> str:
+    """A release manifest for people: what was released and the evaluation it passed."""
+    lines = [
+        f"release {item.release_id}{' (live)' if is_live else ''}, "
+        f"created {item.created_at} by {item.created_by}",
+        f"  adapter     {item.registered_model} v{item.adapter_version}; "
+        f"served as one MLflow model, hybrid v{item.hybrid_version}",
+        f"  collection  {item.collection} ({item.points} points, "
+        f"{item.embedding_model}, {item.embedding_dimension}-d)",
+        f"  data        revision {item.data_revision}; prompt {item.prompt_hash}",
+        f"  evaluation  MLflow run {item.evaluation_run_id}",
+        f"  previous    {item.previous or '(none)'}",
+        "",
+        "| arm | " + " | ".join(HEADLINE_METRICS) + " |",
+        "|---" * (len(HEADLINE_METRICS) + 1) + "|",
+    ]
+    for key, label in ARM_LABELS.items():
+        values = [item.metrics.get(f"{key}/all/{name}") for name in HEADLINE_METRICS]
+        cells = ["–" if value is None else f"{value:.3f}" for value in values]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    lines.append("\n(`--json` prints every metric and slice)")
+    return "\n".join(lines)
 
 
 @release_app.command("rollback")

@@ -15,7 +15,13 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ragtune.index.query import Hit, query_collection, resolve
-from ragtune.train.prompt import ContextChunk, build_messages, citations, format_context
+from ragtune.train.prompt import (
+    CITATION,
+    ContextChunk,
+    build_messages,
+    citations,
+    format_context,
+)
 
 if TYPE_CHECKING:
     from qdrant_client import QdrantClient
@@ -148,21 +154,56 @@ def generate_batch(
             # Only what a causal LM takes: some tokenizers add token_type_ids generate() rejects.
             inputs = {key: encoded[key].to(device) for key in ("input_ids", "attention_mask")}
             started = time.perf_counter()
+            prompt_length = inputs["input_ids"].shape[1]
             with torch.inference_mode(), generator.active():
                 output = model.generate(
                     **inputs,
                     max_new_tokens=generator.max_new_tokens,
                     do_sample=False,
                     pad_token_id=tokenizer.pad_token_id,
+                    stopping_criteria=[StopAfterCitation(tokenizer, prompt_length)],
                 )
             share = (time.perf_counter() - started) / len(chosen)
-            new = output[:, inputs["input_ids"].shape[1] :]
-            for row, index in zip(new, chosen, strict=True):
-                text = tokenizer.decode(row, skip_special_tokens=True).strip()
+            for row, index in zip(output[:, prompt_length:], chosen, strict=True):
+                text = until_citation(tokenizer.decode(row, skip_special_tokens=True).strip())
                 results[index] = Generated(text, _new_token_count(row, eos_ids), share)
     finally:
         tokenizer.padding_side = padding_side
     return [result for result in results if result is not None]
+
+
+def until_citation(text: str) -> str:
+    """The answer up to the end of its first ``[doc:ID]``: the house style ends there."""
+    found = CITATION.search(text)
+    return text[: found.end()] if found else text
+
+
+class StopAfterCitation:
+    """Stops each sequence of a batch once its answer holds a complete ``[doc:ID]`` citation.
+
+    The house answer ends with its citation; a small model tends to run on after it (another
+    passage header, a new "Question:"), which costs generation time and dilutes the answer.
+    """
+
+    def __init__(self, tokenizer: Any, prompt_length: int, tail_tokens: int = 16) -> None:
+        self.tokenizer = tokenizer
+        self.prompt_length = prompt_length
+        self.tail_tokens = tail_tokens
+        self.done: list[bool] = []
+
+    def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+        import torch
+
+        if not self.done:
+            self.done = [False] * input_ids.shape[0]
+        # Only the newest tokens can complete a citation; earlier rows are already decided.
+        start = max(self.prompt_length, input_ids.shape[1] - self.tail_tokens)
+        for row, ids in enumerate(input_ids[:, start:]):
+            if not self.done[row]:
+                tail = self.tokenizer.decode(ids, skip_special_tokens=True)
+                # Ids hold no whitespace; some tokenizers decode "[ doc : x ]" with spaces.
+                self.done[row] = CITATION.search("".join(tail.split())) is not None
+        return torch.tensor(self.done, dtype=torch.bool, device=input_ids.device)
 
 
 def context_chunks(hits: Sequence[Hit]) -> list[ContextChunk]:

@@ -7,12 +7,13 @@ four-arm evaluation measured. Bad requests get a 4xx with a message saying what 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, HTTPException
-from pydantic import BaseModel, Field
+from fastapi import FastAPI, HTTPException, Request
+from pydantic import BaseModel, Field, ValidationError
 
 from ragtune.config import Settings
 from ragtune.errors import EvaluationError
@@ -56,6 +57,25 @@ def _citations(answered: Any) -> list[Citation]:
     ]
 
 
+def parse_ask_request(body: bytes) -> AskRequest:
+    """The request body as an :class:`AskRequest`; 400/422 naming what to change."""
+    try:
+        payload = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise HTTPException(
+            status_code=400,
+            detail=f'the body is not JSON ({exc}); send {{"question": "...", "k": 5}}',
+        ) from None
+    try:
+        return AskRequest.model_validate(payload)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc']) or 'body'}: {error['msg']}"
+            for error in exc.errors()
+        )
+        raise HTTPException(status_code=422, detail=problems) from None
+
+
 def create_app(settings: Settings, live: LiveRelease | None = None) -> FastAPI:
     """The FastAPI app serving ``settings``' live release (loaded on startup)."""
     holder = live or LiveRelease(settings)
@@ -82,8 +102,14 @@ def create_app(settings: Settings, live: LiveRelease | None = None) -> FastAPI:
     def release() -> dict[str, Any]:
         return holder.manifest.as_dict()
 
-    @app.post("/ask", response_model=AskResponse)
-    async def ask(request: AskRequest) -> AskResponse:
+    # The body is read as JSON whatever its Content-Type: `curl -d '{"question": ...}'` sends
+    # form encoding by default, and that should answer, not fail on a header.
+    ask_schema = AskRequest.model_json_schema()
+    ask_body = {"content": {"application/json": {"schema": ask_schema}}, "required": True}
+
+    @app.post("/ask", response_model=AskResponse, openapi_extra={"requestBody": ask_body})
+    async def ask(http_request: Request) -> AskResponse:
+        request = parse_ask_request(await http_request.body())
         try:
             question = check_question(request.question)
         except EvaluationError as exc:
