@@ -207,7 +207,7 @@ class EvaluateConfig(Section):
     split: Literal["train", "dev", "test"] = "test"
     """QA split the arms answer: test/dev are held out from training (splits are by document);
     train asks about facts the adapter was taught (the thesis experiment: do they go stale?)."""
-    max_questions: StrictInt = Field(24, ge=1)
+    max_questions: StrictInt = Field(16, ge=1)
     """Questions per arm (the first of the split, in file order); four arms answer each."""
     changed_share: float = Field(0.0, ge=0.0, le=1.0)
     """Up to this share of the questions is drawn from facts changed since the adapter's
