@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from contextlib import nullcontext
 from typing import Annotated
 
 import typer
@@ -49,11 +50,14 @@ def query_command(
         str | None, typer.Option(help="Collection or alias (default: index.staging_alias).")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print hits as JSON.")] = False,
+    progress: Annotated[bool, typer.Option(help="Show model loading progress bars.")] = False,
 ) -> None:
     """Print the chunks closest to TEXT."""
     from ragtune.index.query import query_index
+    from ragtune.runtime import quiet_model_loading
 
-    hits = query_index(settings(), text, k, collection)
+    with nullcontext() if progress else quiet_model_loading():
+        hits = query_index(settings(), text, k, collection)
     if as_json:
         typer.echo(json.dumps([hit.as_dict() for hit in hits], indent=2, ensure_ascii=False))
         return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import logging
 import time
 from collections.abc import Iterator, Sequence
@@ -23,6 +24,8 @@ logger = logging.getLogger(__name__)
 # A query or two gains nothing from intra-op threads, and on a busy CPU a two-thread region
 # waits for a descheduled thread: 485 ms per query measured under load, 13 ms with one.
 FEW_TEXTS = 4
+ST_CONFIG_FILE = "sentence_bert_config.json"
+"""sentence-transformers' settings beside the model, ``max_seq_length`` among them."""
 
 
 def embedding_model_path(name: str) -> Path:
@@ -58,6 +61,16 @@ def load_tokenizer(config: IndexConfig) -> Any:
     from transformers import AutoTokenizer
 
     return AutoTokenizer.from_pretrained(str(embedding_model_path(config.embedding_model)))
+
+
+def max_query_tokens(config: IndexConfig) -> int:
+    """Tokens the embedding model reads (its ``max_seq_length``), without loading the model."""
+    model_dir = embedding_model_path(config.embedding_model)
+    try:
+        settings = json.loads((model_dir / ST_CONFIG_FILE).read_text(encoding="utf-8"))
+        return int(settings["max_seq_length"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return int(load_tokenizer(config).model_max_length)
 
 
 def load_embedder(config: IndexConfig) -> SentenceTransformer:

@@ -11,7 +11,7 @@ from ragtune.data.load import load_dataset
 from ragtune.data.schema import QA
 from ragtune.errors import RetrievalIndexError
 from ragtune.index import search, sparse, store
-from ragtune.index.embed import embed_texts, load_embedder
+from ragtune.index.embed import embed_texts, load_embedder, load_tokenizer, max_query_tokens
 from ragtune.index.metrics import dedupe, retrieval_scores
 
 if TYPE_CHECKING:
@@ -85,10 +85,9 @@ def query_collection(
     return [_hits(points) for points in found]
 
 
-def refuse_long_query(embedder: SentenceTransformer, text: str, model_name: str) -> None:
-    """The embedding model reads ``max_seq_length`` tokens and drops the rest without a word."""
-    limit = embedder.max_seq_length
-    tokens = len(embedder.tokenizer(text, add_special_tokens=True, verbose=False)["input_ids"])
+def refuse_long_query(tokenizer: Any, limit: int, text: str, model_name: str) -> None:
+    """The embedding model reads ``limit`` tokens and drops the rest without a word."""
+    tokens = len(tokenizer(text, add_special_tokens=True, verbose=False)["input_ids"])
     if tokens > limit:
         raise RetrievalIndexError(
             f"the query is {tokens} tokens ({len(text):,} characters) but the embedding model "
@@ -100,16 +99,21 @@ def refuse_long_query(embedder: SentenceTransformer, text: str, model_name: str)
 def query_index(
     settings: Settings, text: str, k: int | None = None, collection: str | None = None
 ) -> list[Hit]:
-    """Top ``k`` chunks for ``text`` from the staging alias (or a named collection)."""
+    """Top ``k`` chunks for ``text`` from the staging alias (or a named collection).
+
+    The cheap checks come first (the text, its length in tokens, the collection), so a bad
+    query or a missing collection is answered without loading the embedding model.
+    """
     if not text.strip():
         raise RetrievalIndexError("the query text is empty; pass a question, e.g. 'How do I …?'")
     config = settings.index
-    embedder = None
-    if config.retrieval != "sparse":  # BM25 reads every term; only the embedder truncates
-        embedder = load_embedder(config)
-        refuse_long_query(embedder, text, config.embedding_model)
+    dense = config.retrieval != "sparse"  # BM25 reads every term; only the embedder truncates
+    if dense:
+        limit = max_query_tokens(config)
+        refuse_long_query(load_tokenizer(config), limit, text, config.embedding_model)
     with store.open_store(settings) as client:
         target = resolve(client, collection or config.staging_alias)
+        embedder = load_embedder(config) if dense else None
         return query_collection(
             client, target, embedder, [text], k or config.k, retrieval=config.retrieval
         )[0]
