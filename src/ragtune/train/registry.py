@@ -35,10 +35,10 @@ def log_step_metrics(metrics: dict[str, float], step: int) -> None:
     """Trainer log line → MLflow metrics at ``step``.
 
     Per-step lines keep their names (the curves: loss, eval_loss, learning_rate, grad_norm);
-    the end-of-training summary (the only line with ``train_runtime``) goes under
-    ``trainer/`` with distinct names (its ``train_loss`` is the mean over all steps).
+    the end-of-training summary (the only line with ``train_loss``) goes under ``trainer/``
+    with distinct names (its ``train_loss`` is the mean over all steps).
     """
-    if "train_runtime" in metrics:
+    if "train_loss" in metrics:
         metrics = {tracking.trainer_summary_metric(key): value for key, value in metrics.items()}
     mlflow.log_metrics(metrics, step=step)
 
