@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-from contextlib import nullcontext
 from typing import Annotated
 
 import typer
@@ -54,10 +53,8 @@ def query_command(
 ) -> None:
     """Print the chunks closest to TEXT."""
     from ragtune.index.query import query_index
-    from ragtune.runtime import quiet_model_loading
 
-    with nullcontext() if progress else quiet_model_loading():
-        hits = query_index(settings(), text, k, collection)
+    hits = query_index(settings(), text, k, collection, show_progress=progress)
     if as_json:
         typer.echo(json.dumps([hit.as_dict() for hit in hits], indent=2, ensure_ascii=False))
         return

@@ -26,6 +26,7 @@ logger = logging.getLogger(__name__)
 FEW_TEXTS = 4
 ST_CONFIG_FILE = "sentence_bert_config.json"
 """sentence-transformers' settings beside the model, ``max_seq_length`` among them."""
+TOKENIZER_FILE = "tokenizer.json"
 
 
 def embedding_model_path(name: str) -> Path:
@@ -71,6 +72,23 @@ def max_query_tokens(config: IndexConfig) -> int:
         return int(settings["max_seq_length"])
     except (OSError, ValueError, KeyError, TypeError):
         return int(load_tokenizer(config).model_max_length)
+
+
+def count_tokens(config: IndexConfig, text: str) -> int:
+    """Tokens of ``text`` (special tokens included) as the embedding model sees them.
+
+    Read with the Rust ``tokenizers`` library from the model's tokenizer.json when it has one
+    (no torch import: a query is checked in milliseconds), else with transformers.
+    """
+    model_dir = embedding_model_path(config.embedding_model)
+    if (model_dir / TOKENIZER_FILE).is_file():
+        from tokenizers import Tokenizer
+
+        tokenizer = Tokenizer.from_file(str(model_dir / TOKENIZER_FILE))
+        tokenizer.no_truncation()  # the file may cap encodings; we want the full count
+        return len(tokenizer.encode(text, add_special_tokens=True).ids)
+    encoded = load_tokenizer(config)(text, add_special_tokens=True, verbose=False)
+    return len(encoded["input_ids"])
 
 
 def load_embedder(config: IndexConfig) -> SentenceTransformer:

@@ -86,15 +86,12 @@ def ask_command(
     chosen = ARM_BY_OPTION[ArmOption(arm).value]
     choice = serving_choice(config, chosen, collection, version)
     limit = config.evaluate.max_new_tokens
+    if chosen.retrieval:  # before any model loads
+        refuse_long_query(config.index, text)
     with (
         nullcontext() if progress else quiet_model_loading(),
         open_retriever(config, choice.collection) if chosen.retrieval else nullcontext() as found,
     ):
-        if found is not None:
-            embedder = found.embedder
-            refuse_long_query(
-                embedder.tokenizer, embedder.max_seq_length, text, config.index.embedding_model
-            )
         generator = (
             load_finetuned(choice.adapter, limit) if choice.adapter else load_base(config, limit)
         )
