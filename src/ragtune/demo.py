@@ -44,7 +44,8 @@ def run_demo(settings: Settings, echo: Callable[[str], None]) -> None:
 
     started = time.perf_counter()
     echo("running the Prefect flow `pipeline` (refresh → fine-tune if needed → evaluate → promote)")
-    result = pipeline_flow(str(settings.project_dir))
+    # The index build is the demo's longest step: its progress bars go to the terminal.
+    result = pipeline_flow(str(settings.project_dir), show_progress=True)
     seconds = dict(result["seconds"])
     commit_started = time.perf_counter()
     run_dvc(settings.project_dir, "commit", "--force", "--quiet")

@@ -7,6 +7,8 @@ default only: a user's own environment (a Qdrant/MLflow/Prefect server) always w
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 BASE_CACHE_ENV = "RAGTUNE_BASE_CACHE"
@@ -40,3 +42,27 @@ def configure_environment(project_dir: Path) -> None:
         # An empty value (e.g. an unset CI secret) means "not configured", not "empty URI".
         if not os.environ.get(key):
             os.environ[key] = value
+
+
+@contextmanager
+def quiet_model_loading() -> Iterator[None]:
+    """No "Loading weights" (transformers) or artefact download bars inside the block.
+
+    For one-shot commands (a query, a question) whose answer is the whole output; long work
+    (an index build, a fine-tune) keeps its progress bars.
+    """
+    from transformers.utils import logging as transformers_logging
+
+    shown = transformers_logging.is_progress_bar_enabled()
+    previous = os.environ.get("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR")
+    transformers_logging.disable_progress_bar()
+    os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = "false"
+    try:
+        yield
+    finally:
+        if shown:
+            transformers_logging.enable_progress_bar()
+        if previous is None:
+            os.environ.pop("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", None)
+        else:
+            os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = previous

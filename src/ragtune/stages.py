@@ -63,10 +63,19 @@ def validate_stage(settings: Settings) -> ValidationReport:
         config,
         reports_dir=settings.path(config.reports_dir),
         quarantine_dir=settings.path(config.quarantine_dir),
+        run_name=_validation_run_name(settings),
     )
     if not report.success:
         raise ValidationFailed(report.render(), report)
     return report
+
+
+def _validation_run_name(settings: Settings) -> str | None:
+    """The data revision of data/raw, which names the validation run (None without raw data)."""
+    from ragtune.data.versioning import data_revision
+
+    raw_dir = settings.path(settings.data.raw_dir)
+    return data_revision(settings.project_dir, raw_dir).id if raw_dir.exists() else None
 
 
 @dataclass

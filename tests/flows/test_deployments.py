@@ -1,13 +1,16 @@
 """`ragtune schedule`: both deployments are built from params.yaml and really served."""
 
+import asyncio
 import json
 import os
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from prefect.server.schemas.schedules import CronSchedule
 
 from ragtune.flows.deployments import ENTRYPOINTS, build_deployments, describe
 
@@ -17,9 +20,21 @@ SERVE_TIMEOUT_S = 120
 
 
 def test_deployments_carry_params_schedules_and_a_concurrency_limit(settings):
-    rows = {row["flow"]: row for row in describe(build_deployments(settings))}
-    assert rows["refresh-index"]["cron"] == [settings.index.schedule_cron]
-    assert rows["finetune"]["cron"] == [settings.finetune.schedule_cron]
+    after = datetime(2026, 3, 4, 10, 30, tzinfo=UTC)  # a Wednesday
+    rows = {row["flow"]: row for row in describe(build_deployments(settings), after)}
+    assert settings.index.schedule_cron == "0 * * * *"
+    assert settings.finetune.schedule_cron == "0 3 * * 0"
+    assert rows["refresh-index"]["schedules"] == [
+        {"cron": "0 * * * *", "timezone": "UTC", "next_run": "2026-03-04T11:00:00+00:00"}
+    ]
+    assert rows["finetune"]["schedules"] == [
+        {"cron": "0 3 * * 0", "timezone": "UTC", "next_run": "2026-03-08T03:00:00+00:00"}
+    ]
+    assert rows["pipeline"]["schedules"] == []
+    for flow in ("refresh-index", "finetune"):  # the same time Prefect's scheduler computes
+        (schedule,) = rows[flow]["schedules"]
+        (prefect_next,) = asyncio.run(CronSchedule(cron=schedule["cron"]).get_dates(1, after))
+        assert datetime.fromisoformat(schedule["next_run"]).timestamp() == prefect_next.timestamp()
     assert all(row["concurrency_limit"] == 1 for row in rows.values())
     assert rows["finetune"]["parameters"]["if_needed"] is True
     assert rows["refresh-index"]["parameters"]["project_dir"] == str(settings.project_dir)

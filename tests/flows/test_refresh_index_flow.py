@@ -25,9 +25,11 @@ def _staging_target(settings) -> str:
         client.close()
 
 
-def test_flow_snapshots_refreshes_evaluates_and_logs(dvc_project) -> None:
+def test_flow_snapshots_refreshes_evaluates_and_logs(dvc_project, capfd) -> None:
     settings = load_settings(dvc_project)
-    first = refresh_index_flow(project_dir=str(dvc_project))
+    # As `ragtune demo` runs it: the build's progress bars on stderr.
+    first = refresh_index_flow(project_dir=str(dvc_project), show_progress=True)
+    assert "Batches" in capfd.readouterr().err  # the embedding bar
     assert first["built"] and not first["data_revision"].startswith("wip-")
     assert first["counts"]["chunks_embedded"] == first["counts"]["chunks_total"] > 0
     assert 0 < first["scores"]["recall_at_5"] <= 1

@@ -43,3 +43,36 @@ def test_a_query_longer_than_the_embedding_model_reads_is_refused(project_dir):
     assert result.returncode == 1 and "Traceback" not in result.stderr
     (line,) = error_lines(result)
     assert "the query is 20002 tokens (100,000 characters)" in line and "at most 256" in line
+
+
+def test_a_missing_project_or_params_file_is_one_line_and_creates_nothing(tmp_path):
+    missing = tmp_path / "nowhere"
+    result = ragtune(tmp_path, "-C", str(missing), "index", "status")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    (line,) = error_lines(result)
+    assert line.startswith(f"error: {missing}: no such project directory")
+    assert result.stderr.strip() == line and not missing.exists()
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = ragtune(empty, "index", "status")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    (line,) = error_lines(result)
+    assert line.startswith(f"error: {empty / 'params.yaml'}: not found")
+    assert list(empty.iterdir()) == []
+
+
+def test_a_missing_collection_is_refused_before_the_embedding_model_loads(project_dir):
+    query = ["index", "query", "What is covered?", "--collection", "x"]
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "ragtune", *query],
+        cwd=project_dir,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1
+    (line,) = error_lines(result)
+    assert "Qdrant has no collection or alias 'x'" in line
+    imported = [entry.split("|")[-1].strip() for entry in result.stderr.splitlines()]
+    assert "tokenizers" in imported  # the query's length was measured …
+    assert "sentence_transformers" not in imported and "torch" not in imported  # … no model

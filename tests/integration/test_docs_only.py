@@ -45,6 +45,12 @@ def test_docs_only_corpus_indexes_and_skips_what_needs_questions(demo_project) -
 
     hits = cli(demo_project, "index", "query", "What does the warranty cover?", "--json")
     assert hits.exit_code == 0 and '"doc_id"' in hits.output
+    # A single query prints its hits and nothing else; --progress shows the loading bars.
+    quiet = console(demo_project, "index", "query", "What does the warranty cover?")
+    assert quiet.returncode == 0 and quiet.stdout.startswith("1. ")
+    assert "Loading weights" not in quiet.stderr, quiet.stderr
+    loud = console(demo_project, "index", "query", "What does the warranty cover?", "--progress")
+    assert loud.returncode == 0 and "Loading weights" in loud.stderr
 
     evaluated = console(demo_project, "index", "evaluate")
     assert evaluated.returncode == 1

@@ -156,6 +156,7 @@ def ragtune(project: Path, *args: str) -> subprocess.CompletedProcess:
 def check_ask_cites_and_names_its_sources(ready) -> None:
     result = ragtune(ready.project_dir, "ask", "What does the glossary say?", "--json")
     assert result.returncode == 0, result.stderr
+    assert "Loading weights" not in result.stderr, result.stderr
     payload = json.loads(result.stdout)
     assert payload["arm"] == "ft+rag" and payload["generator"] == "ragtune-generator v1"
     assert payload["source"].startswith("no release yet")

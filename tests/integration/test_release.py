@@ -110,6 +110,12 @@ def test_gate_and_a_failing_second_move_leave_the_live_release_untouched(
         (None, "FAILED"),
         ("promoted", "FINISHED"),
     ]
+    client = mlflow.MlflowClient()
+    experiment = client.get_experiment_by_name(tracking.EXPERIMENT_RELEASE)
+    description = experiment.tags[tracking.TAG_DESCRIPTION]
+    assert description == tracking.EXPERIMENT_DESCRIPTIONS[tracking.EXPERIMENT_RELEASE]
+    hybrid_model = client.get_registered_model(released.release.hybrid_model)
+    assert hybrid_model.description == tracking.MODEL_DESCRIPTIONS["hybrid"]
 
 
 KILL_BETWEEN_MOVES = textwrap.dedent(

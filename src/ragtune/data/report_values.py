@@ -1,14 +1,12 @@
-"""Values from the data as they may appear in reports: cut to a readable length, HTML-escaped.
+"""Values from the data as they may appear in reports: cut to a readable length.
 
-A document is untrusted input: its text can be 20 MB or carry ``<script>``. Great Expectations
-writes failing values into Data Docs table cells without escaping them, so the validation
-results are copied, cut and escaped here before any page is rendered from them.
+A document is untrusted input: its text can be 20 MB or carry ``<script>``. The terminal
+report, summary.json and the Data Docs (:mod:`ragtune.data.data_docs`, which also escapes
+them) show values cut here.
 """
 
 from __future__ import annotations
 
-import copy
-import html
 from typing import Any
 
 MAX_EXAMPLE_CHARS = 300
@@ -25,19 +23,6 @@ def clip(value: Any, limit: int = MAX_EXAMPLE_CHARS) -> Any:
 def clip_all(value: Any) -> Any:
     """``clip`` applied to every string inside lists, tuples and dicts."""
     return _walk(value, clip)
-
-
-def html_safe(value: Any) -> Any:
-    """Every string inside ``value`` clipped and HTML-escaped (quotes too), structure kept."""
-    return _walk(value, lambda item: html.escape(clip(item)) if isinstance(item, str) else item)
-
-
-def safe_suite_result(suite_result: Any) -> Any:
-    """A copy of a GX suite validation result whose observed values are safe to render."""
-    safe = copy.deepcopy(suite_result)
-    for expectation_result in safe.results:
-        expectation_result.result = html_safe(expectation_result.result or {})
-    return safe
 
 
 def _walk(value: Any, leaf: Any) -> Any:

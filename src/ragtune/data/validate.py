@@ -13,19 +13,19 @@ from pathlib import Path
 from typing import Any
 
 import great_expectations as gx
+from great_expectations.core.run_identifier import RunIdentifier
 from great_expectations.data_context.types.base import ProgressBarsConfig
-from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
 from ragtune.config import ValidateConfig
+from ragtune.data.data_docs import SuiteValidation, write_data_docs
 from ragtune.data.gate import HASH_KEY, SUMMARY_FILE, prepared_data_hash
 from ragtune.data.load import iter_jsonl, load_all, write_jsonl
 from ragtune.data.owned import refuse_foreign, write_marker
-from ragtune.data.report_values import clip, clip_all, safe_suite_result
+from ragtune.data.report_values import clip, clip_all
 from ragtune.data.schema import SKIPPED_INPUTS
 from ragtune.data.suites import Table, build_tables, expectations_for
 
 log = logging.getLogger(__name__)
-SITE_NAME = "ragtune"
 METRICS_FILE = "metrics.json"
 QUARANTINE = "quarantine"
 
@@ -90,20 +90,9 @@ class ValidationReport:
         return "\n".join(lines)
 
 
-def _context(reports_dir: Path) -> Any:
+def _context() -> Any:
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
-    context.add_data_docs_site(
-        site_name=SITE_NAME,
-        site_config={
-            "class_name": "SiteBuilder",
-            "store_backend": {
-                "class_name": "TupleFilesystemStoreBackend",
-                "base_directory": str((reports_dir / "data_docs").resolve()),
-            },
-            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-        },
-    )
     return context
 
 
@@ -142,29 +131,19 @@ def _failures(table: Table, results: Any, example_rows: int) -> tuple[list, set[
     return failures, bad_rows
 
 
-def _render_data_docs(context: Any, run_results: dict[Any, Any]) -> None:
-    """Data Docs pages from copies of the results whose values are cut and HTML-escaped."""
-    for identifier, run_result in run_results.items():
-        context.validation_results_store.set(identifier, safe_suite_result(run_result))
-        context.build_data_docs(
-            site_names=[SITE_NAME],
-            resource_identifiers=[
-                identifier,
-                ExpectationSuiteIdentifier(name=run_result.suite_name),
-            ],
-        )
-
-
 def run_suites(
-    data: dict[str, list[dict[str, Any]]], config: ValidateConfig, reports_dir: Path
-) -> tuple[list[ExpectationFailure], dict[str, set[int]], int]:
-    """Validate every table; return failures, bad row numbers per dataset, expectation count."""
-    context = _context(reports_dir)
+    data: dict[str, list[dict[str, Any]]], config: ValidateConfig, run_name: str
+) -> tuple[list[ExpectationFailure], dict[str, set[int]], list[SuiteValidation]]:
+    """Validate every table; return failures, bad row numbers per dataset, the suite results.
+
+    Each table is a GX data asset named after it; ``run_name`` names the GX run.
+    """
+    context = _context()
     source = context.data_sources.add_pandas("prepared")
     doc_ids = [row["doc_id"] for row in data["docs"]]
     failures: list[ExpectationFailure] = []
     bad_rows: dict[str, set[int]] = {name: set() for name in data}
-    evaluated = 0
+    validations: list[SuiteValidation] = []
     for table in build_tables(data):
         batch = source.add_dataframe_asset(table.name).add_batch_definition_whole_dataframe("all")
         suite = context.suites.add(gx.ExpectationSuite(name=f"ragtune_{table.name}"))
@@ -183,14 +162,15 @@ def run_suites(
                 },
             )
         )
-        result = checkpoint.run(batch_parameters={"dataframe": table.frame})
-        _render_data_docs(context, result.run_results)
+        result = checkpoint.run(
+            batch_parameters={"dataframe": table.frame}, run_id=RunIdentifier(run_name=run_name)
+        )
         for run_result in result.run_results.values():
-            evaluated += len(run_result.results)
+            validations.append(SuiteValidation(table.name, f"{table.parent}.jsonl", run_result))
             table_failures, rows = _failures(table, run_result, config.example_rows)
             failures.extend(table_failures)
             bad_rows[table.parent].update(rows)
-    return failures, bad_rows, evaluated
+    return failures, bad_rows, validations
 
 
 def _quarantine(
@@ -219,18 +199,26 @@ def _quarantine(
 
 
 def validate_prepared(
-    prepared_dir: Path, config: ValidateConfig, reports_dir: Path, quarantine_dir: Path
+    prepared_dir: Path,
+    config: ValidateConfig,
+    reports_dir: Path,
+    quarantine_dir: Path,
+    run_name: str | None = None,
 ) -> ValidationReport:
     """Validate prepared data; write Data Docs, summary.json and quarantine files.
 
     summary.json records the verdict with the hash of exactly the files validated, which the
     gate (:func:`ragtune.data.gate.require_validated`) checks before any downstream stage.
+    ``run_name`` names the GX run in the Data Docs (the stage passes the data revision; the
+    default is ``prepared-<hash>``). Same data and run name: the same bytes in every file.
     """
     prepared_hash = prepared_data_hash(prepared_dir)
+    run_name = run_name or f"prepared-{prepared_hash[:12]}"
     data = load_all(prepared_dir)
     owned = refuse_foreign(quarantine_dir, QUARANTINE, "validate.quarantine_dir")
     reports_dir.mkdir(parents=True, exist_ok=True)
-    failures, bad_rows, evaluated = run_suites(data, config, reports_dir)
+    failures, bad_rows, validations = run_suites(data, config, run_name)
+    docs_index = write_data_docs(reports_dir, validations, run_name, config.example_rows)
     skipped_path = prepared_dir / SKIPPED_INPUTS
     skipped = (
         [clip_all(row) for _, row in iter_jsonl(skipped_path)] if skipped_path.exists() else []
@@ -238,10 +226,10 @@ def validate_prepared(
     report = ValidationReport(
         success=not failures,
         row_counts={name: len(rows) for name, rows in data.items()},
-        evaluated_expectations=evaluated,
+        evaluated_expectations=sum(len(item.result.results) for item in validations),
         failures=failures,
         skipped_inputs=skipped,
-        data_docs=str((reports_dir / "data_docs" / "index.html").resolve()),
+        data_docs=str(docs_index.resolve()),
         quarantine=_quarantine(data, bad_rows, quarantine_dir, owned),
     )
     summary = {

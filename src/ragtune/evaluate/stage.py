@@ -143,6 +143,7 @@ def evaluate_stage(
             settings.path(settings.prepare.prepared_dir) / QA.filename,
             questions,
             context="evaluation",
+            project_dir=settings.project_dir,
         )
         finetuned = run_step("load-generator", load_finetuned, adapter, config.max_new_tokens)
         generators = {False: without_adapter(finetuned), True: finetuned}

@@ -10,10 +10,14 @@ With no PREFECT_API_URL set, Prefect runs its local ephemeral API under PREFECT_
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from ragtune.config import Settings
+
+DEFAULT_TIMEZONE = "UTC"
 
 
 def build_deployments(settings: Settings) -> list[Any]:
@@ -31,17 +35,34 @@ def build_deployments(settings: Settings) -> list[Any]:
     ]
 
 
-def describe(deployments: list[Any]) -> list[dict[str, Any]]:
-    """Name, flow, cron schedules and concurrency of each deployment, for people and tests."""
+def next_run(cron: str, timezone: str, after: datetime | None = None) -> datetime:
+    """When ``cron`` next fires in ``timezone`` (after ``after``, default now)."""
+    from cronsim import CronSim  # ships with prefect
+
+    zone = ZoneInfo(timezone)
+    start = (after or datetime.now(zone)).astimezone(zone)
+    return next(CronSim(cron, start))
+
+
+def describe(deployments: list[Any], after: datetime | None = None) -> list[dict[str, Any]]:
+    """Name, flow, schedules (cron, timezone, next run), concurrency and parameters of each
+    deployment, for people and tests."""
     rows = []
     for deployment in deployments:
-        crons = [getattr(s.schedule, "cron", None) for s in deployment.schedules or []]
+        schedules = []
+        for item in deployment.schedules or []:
+            cron = getattr(item.schedule, "cron", None)
+            if cron:
+                # Prefect reads a cron schedule without a timezone in UTC.
+                timezone = item.schedule.timezone or DEFAULT_TIMEZONE
+                upcoming = next_run(cron, timezone, after).isoformat()
+                schedules.append({"cron": cron, "timezone": timezone, "next_run": upcoming})
         limit = deployment.concurrency_limit
         rows.append(
             {
                 "name": deployment.name,
                 "flow": deployment.flow_name,
-                "cron": [cron for cron in crons if cron],
+                "schedules": schedules,
                 "concurrency_limit": getattr(limit, "limit", limit),
                 "parameters": deployment.parameters,
             }

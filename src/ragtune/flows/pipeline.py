@@ -24,15 +24,22 @@ DEPLOYMENT_NAME = "pipeline-on-demand"
 
 @flow(name="pipeline")
 def pipeline_flow(
-    project_dir: str = ".", snapshot: bool = True, push: bool = True, if_needed: bool = True
+    project_dir: str = ".",
+    snapshot: bool = True,
+    push: bool = True,
+    if_needed: bool = True,
+    show_progress: bool = False,
 ) -> dict[str, Any]:
-    """Run every stage in order; returns each stage's result and its wall seconds."""
+    """Run every stage in order; returns each stage's result and its wall seconds.
+
+    ``show_progress``: the index build's progress bars on stderr (the demo turns them on).
+    """
     configure_environment(Path(project_dir))
     logger = get_run_logger()
     results: dict[str, Any] = {}
     seconds: dict[str, float] = {}
     stages = (
-        ("refresh-index", lambda: refresh_index_flow(project_dir, snapshot, push)),
+        ("refresh-index", lambda: refresh_index_flow(project_dir, snapshot, push, show_progress)),
         ("finetune", lambda: finetune_flow(project_dir, if_needed)),
         ("release", lambda: release_flow(project_dir)),
     )

@@ -33,9 +33,13 @@ def snapshot_data(settings: Settings, push: bool) -> str:
 
 @flow(name="refresh-index")
 def refresh_index_flow(
-    project_dir: str = ".", snapshot: bool = True, push: bool = True
+    project_dir: str = ".", snapshot: bool = True, push: bool = True, show_progress: bool = False
 ) -> dict[str, Any]:
-    """Refresh the retrieval index from data/raw; returns collection, counts, scores, run id."""
+    """Refresh the retrieval index from data/raw; returns collection, counts, scores, run id.
+
+    ``show_progress``: embedding and writing progress bars on stderr (`ragtune demo` in a
+    terminal); scheduled runs leave them off, their log says counts and timings.
+    """
     configure_environment(Path(project_dir))
     settings = load_settings(Path(project_dir))
     logger = get_run_logger()
@@ -44,7 +48,7 @@ def refresh_index_flow(
         logger.info("data revision %s", run_step("snapshot-data", snapshot_data, settings, push))
     run_step("prepare-data", prepare_stage, settings)
     run_step("validate-data", validate_stage, settings)
-    outcome = index_stage(settings, run_step=run_step)
+    outcome = index_stage(settings, show_progress=show_progress, run_step=run_step)
     logger.info("%s; retrieval %s", outcome.refresh.collection, outcome.evaluation)
     return outcome.as_dict()
 

@@ -49,11 +49,12 @@ def query_command(
         str | None, typer.Option(help="Collection or alias (default: index.staging_alias).")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print hits as JSON.")] = False,
+    progress: Annotated[bool, typer.Option(help="Show model loading progress bars.")] = False,
 ) -> None:
     """Print the chunks closest to TEXT."""
     from ragtune.index.query import query_index
 
-    hits = query_index(settings(), text, k, collection)
+    hits = query_index(settings(), text, k, collection, show_progress=progress)
     if as_json:
         typer.echo(json.dumps([hit.as_dict() for hit in hits], indent=2, ensure_ascii=False))
         return

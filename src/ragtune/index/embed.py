@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import logging
 import time
 from collections.abc import Iterator, Sequence
@@ -23,6 +24,9 @@ logger = logging.getLogger(__name__)
 # A query or two gains nothing from intra-op threads, and on a busy CPU a two-thread region
 # waits for a descheduled thread: 485 ms per query measured under load, 13 ms with one.
 FEW_TEXTS = 4
+ST_CONFIG_FILE = "sentence_bert_config.json"
+"""sentence-transformers' settings beside the model, ``max_seq_length`` among them."""
+TOKENIZER_FILE = "tokenizer.json"
 
 
 def embedding_model_path(name: str) -> Path:
@@ -58,6 +62,33 @@ def load_tokenizer(config: IndexConfig) -> Any:
     from transformers import AutoTokenizer
 
     return AutoTokenizer.from_pretrained(str(embedding_model_path(config.embedding_model)))
+
+
+def max_query_tokens(config: IndexConfig) -> int:
+    """Tokens the embedding model reads (its ``max_seq_length``), without loading the model."""
+    model_dir = embedding_model_path(config.embedding_model)
+    try:
+        settings = json.loads((model_dir / ST_CONFIG_FILE).read_text(encoding="utf-8"))
+        return int(settings["max_seq_length"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return int(load_tokenizer(config).model_max_length)
+
+
+def count_tokens(config: IndexConfig, text: str) -> int:
+    """Tokens of ``text`` (special tokens included) as the embedding model sees them.
+
+    Read with the Rust ``tokenizers`` library from the model's tokenizer.json when it has one
+    (no torch import: a query is checked in milliseconds), else with transformers.
+    """
+    model_dir = embedding_model_path(config.embedding_model)
+    if (model_dir / TOKENIZER_FILE).is_file():
+        from tokenizers import Tokenizer
+
+        tokenizer = Tokenizer.from_file(str(model_dir / TOKENIZER_FILE))
+        tokenizer.no_truncation()  # the file may cap encodings; we want the full count
+        return len(tokenizer.encode(text, add_special_tokens=True).ids)
+    encoded = load_tokenizer(config)(text, add_special_tokens=True, verbose=False)
+    return len(encoded["input_ids"])
 
 
 def load_embedder(config: IndexConfig) -> SentenceTransformer:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -11,14 +12,15 @@ from ragtune.data.load import load_dataset
 from ragtune.data.schema import QA
 from ragtune.errors import RetrievalIndexError
 from ragtune.index import search, sparse, store
-from ragtune.index.embed import embed_texts, load_embedder
+from ragtune.index.embed import count_tokens, embed_texts, load_embedder, max_query_tokens
 from ragtune.index.metrics import dedupe, retrieval_scores
+from ragtune.runtime import quiet_model_loading
 
 if TYPE_CHECKING:
     from qdrant_client import QdrantClient
     from sentence_transformers import SentenceTransformer
 
-    from ragtune.config import Settings
+    from ragtune.config import IndexConfig, Settings
 
 logger = logging.getLogger(__name__)
 
@@ -85,31 +87,44 @@ def query_collection(
     return [_hits(points) for points in found]
 
 
-def refuse_long_query(embedder: SentenceTransformer, text: str, model_name: str) -> None:
-    """The embedding model reads ``max_seq_length`` tokens and drops the rest without a word."""
-    limit = embedder.max_seq_length
-    tokens = len(embedder.tokenizer(text, add_special_tokens=True, verbose=False)["input_ids"])
+def refuse_long_query(config: IndexConfig, text: str) -> None:
+    """The embedding model reads ``max_seq_length`` tokens and drops the rest without a word;
+    refuse a longer query. Checked without loading the model."""
+    limit = max_query_tokens(config)
+    tokens = count_tokens(config, text)
     if tokens > limit:
         raise RetrievalIndexError(
             f"the query is {tokens} tokens ({len(text):,} characters) but the embedding model "
-            f"{model_name} reads at most {limit}; the rest would be silently ignored, so "
-            "shorten it to the question itself"
+            f"{config.embedding_model} reads at most {limit}; the rest would be silently "
+            "ignored, so shorten it to the question itself"
         )
 
 
 def query_index(
-    settings: Settings, text: str, k: int | None = None, collection: str | None = None
+    settings: Settings,
+    text: str,
+    k: int | None = None,
+    collection: str | None = None,
+    show_progress: bool = False,
 ) -> list[Hit]:
-    """Top ``k`` chunks for ``text`` from the staging alias (or a named collection)."""
+    """Top ``k`` chunks for ``text`` from the staging alias (or a named collection).
+
+    The cheap checks come first (the text, its length in tokens, the collection), so a bad
+    query or a missing collection is answered without loading the embedding model.
+    ``show_progress``: the model's loading bars (off: a query prints its hits only).
+    """
     if not text.strip():
         raise RetrievalIndexError("the query text is empty; pass a question, e.g. 'How do I …?'")
     config = settings.index
-    embedder = None
-    if config.retrieval != "sparse":  # BM25 reads every term; only the embedder truncates
-        embedder = load_embedder(config)
-        refuse_long_query(embedder, text, config.embedding_model)
+    dense = config.retrieval != "sparse"  # BM25 reads every term; only the embedder truncates
+    if dense:
+        refuse_long_query(config, text)
     with store.open_store(settings) as client:
         target = resolve(client, collection or config.staging_alias)
+        embedder = None
+        if dense:
+            with nullcontext() if show_progress else quiet_model_loading():
+                embedder = load_embedder(config)
         return query_collection(
             client, target, embedder, [text], k or config.k, retrieval=config.retrieval
         )[0]

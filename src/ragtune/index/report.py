@@ -117,6 +117,7 @@ def log_index_build(
         settings.path(settings.prepare.prepared_dir) / "docs.jsonl",
         [],
         context="index",
+        project_dir=settings.project_dir,
     )
     client.log_artifact(run_id, str(manifest_path))
     client.log_artifact(run_id, str(metrics_path))

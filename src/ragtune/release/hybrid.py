@@ -10,6 +10,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+from ragtune import tracking
 from ragtune.config import Settings
 from ragtune.release.manifest import ReleaseManifest
 
@@ -59,4 +60,5 @@ def log_and_register_hybrid(settings: Settings, manifest: ReleaseManifest, index
             "collection": manifest.collection,
         },
     )
+    tracking.describe_registered_model(settings.release.hybrid_model, "hybrid")
     return str(registered.version)

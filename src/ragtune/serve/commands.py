@@ -70,10 +70,12 @@ def ask_command(
         str | None, typer.Option(help="Adapter version (default: the release, else latest).")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON.")] = False,
+    progress: Annotated[bool, typer.Option(help="Show model loading progress bars.")] = False,
 ) -> None:
     """Answer QUESTION with retrieval and/or the fine-tuned adapter; cite the documents used."""
     from ragtune.evaluate.arms import ARM_BY_OPTION
     from ragtune.index.query import refuse_long_query
+    from ragtune.runtime import quiet_model_loading
     from ragtune.serve.answer import answer, open_retriever
     from ragtune.serve.generators import load_base, load_finetuned
     from ragtune.serve.release import serving_choice
@@ -84,9 +86,12 @@ def ask_command(
     chosen = ARM_BY_OPTION[ArmOption(arm).value]
     choice = serving_choice(config, chosen, collection, version)
     limit = config.evaluate.max_new_tokens
-    with open_retriever(config, choice.collection) if chosen.retrieval else nullcontext() as found:
-        if found is not None:
-            refuse_long_query(found.embedder, text, config.index.embedding_model)
+    if chosen.retrieval:  # before any model loads
+        refuse_long_query(config.index, text)
+    with (
+        nullcontext() if progress else quiet_model_loading(),
+        open_retriever(config, choice.collection) if chosen.retrieval else nullcontext() as found,
+    ):
         generator = (
             load_finetuned(choice.adapter, limit) if choice.adapter else load_base(config, limit)
         )

@@ -32,20 +32,29 @@ REQUIREMENTS = ("torch", "transformers", "peft", "mlflow", "gguf", "ragtune")
 
 
 def log_step_metrics(metrics: dict[str, float], step: int) -> None:
-    """Trainer log line → MLflow metrics at ``step`` (loss, eval_loss, learning_rate, …)."""
-    renamed = {key.replace("train_", "train/", 1): value for key, value in metrics.items()}
-    mlflow.log_metrics(renamed, step=step)
+    """Trainer log line → MLflow metrics at ``step``.
+
+    Per-step lines keep their names (the curves: loss, eval_loss, learning_rate, grad_norm);
+    the end-of-training summary (the only line with ``train_loss``) goes under ``trainer/``
+    with distinct names (its ``train_loss`` is the mean over all steps).
+    """
+    if "train_loss" in metrics:
+        metrics = {tracking.trainer_summary_metric(key): value for key, value in metrics.items()}
+    mlflow.log_metrics(metrics, step=step)
 
 
 def log_training_params(
     settings: Settings, source: BaseModelSource, data_revision: str, counts: dict[str, int]
 ) -> None:
-    """Base model, LoRA config, data revision and dataset sizes as run params."""
+    """Base model, LoRA config, data revision and dataset sizes as run params.
+
+    No param holds a path of this machine; where the base model was read is a tag.
+    """
     config = settings.finetune
+    mlflow.set_tag(tracking.TAG_BASE_MODEL_PATH, str(source.path))
     mlflow.log_params(
         {
             "base_model": source.name,
-            "base_model_path": str(source.path),
             "base_model_fingerprint": source.fingerprint,
             "lora_r": config.lora.r,
             "lora_alpha": config.lora.alpha,
@@ -120,5 +129,6 @@ def log_generator(settings: Settings, source: BaseModelSource, adapter_dir: Path
 def register_generator(model_uri: str, registered_model: str, tags: dict[str, str]) -> str:
     """Register ``model_uri`` as a new version of ``registered_model`` with ``tags``."""
     registered = mlflow.register_model(model_uri, registered_model, tags=tags)
+    tracking.describe_registered_model(registered_model, "generator")
     logger.info("registered %s version %s", registered_model, registered.version)
     return str(registered.version)

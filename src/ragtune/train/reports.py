@@ -46,8 +46,12 @@ def write_version_reports(
     logged = client.get_run(run_id).data.metrics if run_id else {}
     if version is not None:
         metrics["version"] = int(version.version)
-        reported = [name for name in REPORTED_METRICS if name in logged]
-        metrics.update({name: round(float(logged[name]), DIGITS) for name in reported})
+        for name in REPORTED_METRICS:
+            # Versions trained before the summary/ prefix logged the bare name.
+            key = tracking.run_summary_metric(name)
+            value = logged.get(key, logged.get(name))
+            if value is not None:
+                metrics[name] = round(float(value), DIGITS)
     for filename, metric in CURVES.items():
         history = client.get_metric_history(run_id, metric) if run_id else []
         _write_curve(reports_dir / filename, metric, history)

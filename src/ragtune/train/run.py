@@ -164,6 +164,7 @@ def train(
             built.paths["train"],
             [],
             context="training",
+            project_dir=settings.project_dir,
         )
         log_data_sample(built.data.train, config.sample_rows)
         model, tokenizer = load_base_model(base_dir)
@@ -186,7 +187,7 @@ def train(
             "tokens_per_second": result.tokens_per_second,
             "peak_memory_mb": result.peak_memory_mb,
         }
-        mlflow.log_metrics(metrics)
+        mlflow.log_metrics({tracking.run_summary_metric(k): v for k, v in metrics.items()})
         mlflow.log_artifacts(str(result.adapter_dir), artifact_path="adapter")
         shutil.rmtree(output_dir / "trainer", ignore_errors=True)
     return TrainedRun(run_id=run.info.run_id, adapter_dir=result.adapter_dir, metrics=metrics)
