@@ -80,7 +80,7 @@ def load_finetuned(adapter: AdapterVersion, max_new_tokens: int) -> Generator:
         # The registry row exists but its files do not load (artifact store wiped or moved).
         raise FinetuneError(
             f"{adapter.label} is registered but {uri} does not load "
-            f"({type(error).__name__}: {str(error).splitlines()[0][:300]}); restore the "
+            f"({type(error).__name__}: {(str(error).splitlines() or [''])[0][:300]}); restore the "
             "artifact store, pick another version with --version, or run `ragtune finetune`"
         ) from error
     python_model: Any = loaded.unwrap_python_model()
