@@ -95,12 +95,13 @@ def show_command(
     typer.echo(summary(item, live == item.release_id))
 
 
-ARM_LABELS = {"base": "base", "rag": "base+RAG", "ft": "FT", "ft_rag": "FT+RAG"}
 HEADLINE_METRICS = ("f1", "citation_accuracy", "citation_format", "groundedness")
 
 
 def summary(item: ReleaseManifest, is_live: bool) -> str:
     """A release manifest for people: what was released and the evaluation it passed."""
+    from ragtune.evaluate.arms import ARMS
+
     lines = [
         f"release {item.release_id}{' (live)' if is_live else ''}, "
         f"created {item.created_at} by {item.created_by}",
@@ -115,10 +116,10 @@ def summary(item: ReleaseManifest, is_live: bool) -> str:
         "| arm | " + " | ".join(HEADLINE_METRICS) + " |",
         "|---" * (len(HEADLINE_METRICS) + 1) + "|",
     ]
-    for key, label in ARM_LABELS.items():
-        values = [item.metrics.get(f"{key}/all/{name}") for name in HEADLINE_METRICS]
+    for arm in ARMS:
+        values = [item.metrics.get(f"{arm.key}/all/{name}") for name in HEADLINE_METRICS]
         cells = ["–" if value is None else f"{value:.3f}" for value in values]
-        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+        lines.append(f"| {arm.label} | " + " | ".join(cells) + " |")
     lines.append("\n(`--json` prints every metric and slice)")
     return "\n".join(lines)
 
