@@ -105,6 +105,11 @@ def log_genai_evaluation(rows: Sequence[dict[str, Any]]) -> dict[str, float]:
     """Run ``mlflow.genai.evaluate`` on the answered rows inside the active run."""
     import mlflow
 
+    # MLflow's tracer provider keeps the tracking URI it was first set up with; only
+    # mlflow.set_tracking_uri resets it. A process that evaluated for another store earlier
+    # (MLFLOW_TRACKING_URI changed since: a worker serving two projects, a test session)
+    # would write this run's traces there, so set it up afresh for the store in use now.
+    mlflow.tracing.reset()
     with _serial_workers():
         result = mlflow.genai.evaluate(data=evaluation_rows(rows), scorers=build_scorers())
     return {name: float(value) for name, value in result.metrics.items()}
