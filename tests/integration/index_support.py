@@ -1,4 +1,4 @@
-"""Shared steps of the index integration tests: params, raw edits, reading Qdrant directly."""
+"""Shared steps of the index integration tests: params, raw edits, reading the store."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from qdrant_client import QdrantClient
 
 from ragtune.config import Settings, load_settings
 from ragtune.data.load import load_dataset, write_jsonl
 from ragtune.data.prepare import prepare
 from ragtune.data.schema import DOCS
+from ragtune.index import store
 
 
 def set_index_params(project_dir: Path, **values: Any) -> Settings:
@@ -37,20 +37,12 @@ def write_docs_and_prepare(settings: Settings, docs: list[dict[str, Any]]) -> No
 
 
 def points_behind(settings: Settings, alias: str) -> tuple[str, list[Any]]:
-    """The collection an alias names and all its points, read straight from Qdrant."""
-    client = QdrantClient(path=str(settings.path(settings.index.qdrant_path)))
-    try:
-        aliases = {a.alias_name: a.collection_name for a in client.get_aliases().aliases}
-        collection = aliases[alias]
-        points, _ = client.scroll(collection, limit=100_000, with_payload=True)
-        return collection, points
-    finally:
-        client.close()
+    """The collection an alias names and all its points, read from the configured engine."""
+    with store.open_store(settings) as client:
+        collection = store.aliases(client)[alias]
+        return collection, list(store.scroll_points(client, collection, with_vectors=False))
 
 
 def collections(settings: Settings) -> list[str]:
-    client = QdrantClient(path=str(settings.path(settings.index.qdrant_path)))
-    try:
-        return sorted(c.name for c in client.get_collections().collections)
-    finally:
-        client.close()
+    with store.open_store(settings) as client:
+        return sorted(store.collection_names(client, settings.index.collection_prefix))

@@ -98,6 +98,7 @@ def build_collection(
             revision,
             show_progress,
         )
+        store.seal_collection(client, name)
         manifest.mark_complete(db, name)
     return {
         "chunks_embedded": len(missing),
