@@ -28,12 +28,16 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 
-def _build(project: Path, chunks: int) -> int:
+QUESTION = "Who approves travel over 2,000 EUR?"
+
+
+def _build(project: Path, chunks: int, onnx: bool) -> int:
     from refresh import StandInEmbedder
 
     from ragtune.config import load_settings
     from ragtune.data.generate import GeneratorSpec, write_corpus
     from ragtune.data.prepare import prepare
+    from ragtune.index.onnx_embed import prepare_query_model
     from ragtune.index.refresh import refresh_index
 
     settings = load_settings(project)
@@ -41,19 +45,21 @@ def _build(project: Path, chunks: int) -> int:
     write_corpus(GeneratorSpec(seed=settings.data.seed, docs=max(10, chunks * 2 // 3)), raw)
     prepare(raw, settings.path(settings.prepare.prepared_dir), settings.prepare)
     result = refresh_index(settings, show_progress=False, embedder=StandInEmbedder())
+    if onnx:  # what the index stage does after a refresh
+        print(f"ONNX query model: {prepare_query_model(settings, [QUESTION])}")
     return result.counts["chunks_total"]
 
 
-def _set_retrieval(project: Path, mode: str) -> None:
+def _set_index(project: Path, key: str, value: str) -> None:
     path = project / "params.yaml"
     params = yaml.safe_load(path.read_text(encoding="utf-8"))
-    params["index"]["retrieval"] = mode
+    params["index"][key] = value
     path.write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
 
 
 def _time_query(project: Path) -> float:
     command = [sys.executable, "-m", "ragtune", "-C", str(project), "index", "query"]
-    command += ["Who approves travel over 2,000 EUR?", "-k", "3"]
+    command += [QUESTION, "-k", "3"]
     started = time.perf_counter()
     subprocess.run(command, check=True, capture_output=True, env=os.environ.copy())
     return time.perf_counter() - started
@@ -63,6 +69,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chunks", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--engine", choices=["edge", "local"], default="edge")
+    parser.add_argument(
+        "--no-onnx", action="store_true", help="embed the query with sentence-transformers"
+    )
+    parser.add_argument("--modes", nargs="+", default=["sparse", "dense", "hybrid"])
     args = parser.parse_args()
     project = Path(tempfile.mkdtemp(prefix="ragtune-bench-cold-"))
     shutil.copy(REPO / "params.yaml", project / "params.yaml")
@@ -71,16 +82,19 @@ def main() -> None:
     configure_environment(project)
     print(f"ragtune cold-start benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
     print(f"machine: {platform.machine()}, {platform.platform()}, {os.cpu_count()} CPUs")
-    print(f"index: {_build(project, args.chunks)} chunks", flush=True)
+    print(f"load average at start: {os.getloadavg()[0]:.2f}; engine {args.engine}")
+    _set_index(project, "engine", args.engine)
+    print(f"index: {_build(project, args.chunks, not args.no_onnx)} chunks", flush=True)
     started = time.perf_counter()
     subprocess.run([sys.executable, "-c", "import ragtune.cli"], check=True)
     print(f"import ragtune.cli alone: {time.perf_counter() - started:.2f} s")
-    for mode in ("sparse", "dense", "hybrid"):
-        _set_retrieval(project, mode)
+    for mode in args.modes:
+        _set_index(project, "retrieval", mode)
         times = [_time_query(project) for _ in range(args.runs)]
         print(
             f"ragtune index query, retrieval={mode}: median {statistics.median(times):.2f} s "
-            f"(runs: {', '.join(f'{t:.2f}' for t in times)})",
+            f"(runs: {', '.join(f'{t:.2f}' for t in times)}; load average "
+            f"{os.getloadavg()[0]:.2f})",
             flush=True,
         )
     shutil.rmtree(project, ignore_errors=True)

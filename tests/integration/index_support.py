@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -46,3 +51,43 @@ def points_behind(settings: Settings, alias: str) -> tuple[str, list[Any]]:
 def collections(settings: Settings) -> list[str]:
     with store.open_store(settings) as client:
         return sorted(store.collection_names(client, settings.index.collection_prefix))
+
+
+def start_refresh(project_dir: Path) -> tuple[subprocess.Popen, list[str]]:
+    """`ragtune index refresh --no-evaluate` as a new process; its stderr lines as they come."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ragtune", "-C", str(project_dir), "index", "refresh"]
+        + ["--no-evaluate"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=os.environ.copy(),
+    )
+    lines: list[str] = []
+
+    def collect() -> None:
+        for line in process.stderr:
+            lines.append(line)
+
+    threading.Thread(target=collect, daemon=True).start()
+    return process, lines
+
+
+def wait_for_embedding(process: subprocess.Popen, lines: list[str], seconds: float = 120) -> None:
+    """Return once the refresh logs that it is embedding (it then holds the index lock)."""
+    deadline = time.monotonic() + seconds
+    while not any("embedding" in line for line in lines):
+        assert process.poll() is None, "refresh ended before embedding started:\n" + "".join(lines)
+        assert time.monotonic() < deadline, "refresh never reached embedding"
+        time.sleep(0.05)
+
+
+def query_process(project_dir: Path, text: str, k: int = 3) -> list[dict[str, Any]]:
+    """Hits of `ragtune index query --json` run as a new process."""
+    import json
+
+    command = [sys.executable, "-m", "ragtune", "-C", str(project_dir), "index", "query", text]
+    answer = subprocess.run(
+        [*command, "-k", str(k), "--json"], capture_output=True, text=True, check=True
+    )
+    return json.loads(answer.stdout)

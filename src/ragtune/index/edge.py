@@ -35,6 +35,11 @@ ALIASES_FILE = "aliases.json"
 COLLECTIONS_DIR = "collections"
 PARTIAL_SUFFIX = ".partial"
 SCROLL_PAGE = 1024
+UNINDEXED_LIMIT = 10_000
+"""Points a sealed version may hold outside an HNSW index; above it, sealing optimises.
+
+An exact scan of this many 384-d vectors takes a few milliseconds, and optimising only once
+this many accumulated keeps a small refresh from rewriting segments (cost ~ the change)."""
 
 
 @dataclass
@@ -108,6 +113,9 @@ class EdgeStore:
 
         shard = self._shards.pop(name, None)
         if shard is not None:
+            info = shard.info()
+            if info.points_count - info.indexed_vectors_count > UNINDEXED_LIMIT:
+                shard.optimize()  # HNSW for the points written since the last optimisation
             shard.flush()
             shard.close()
         # The first load after writing compacts the payload trackers' journals; after it,

@@ -13,6 +13,7 @@ from ragtune.errors import RetrievalIndexError
 from ragtune.index import search, sparse, store
 from ragtune.index.embed import embed_texts, load_embedder
 from ragtune.index.metrics import dedupe, retrieval_scores
+from ragtune.index.onnx_embed import load_query_embedder
 
 if TYPE_CHECKING:
     from qdrant_client import QdrantClient
@@ -88,7 +89,10 @@ def query_collection(
 def refuse_long_query(embedder: SentenceTransformer, text: str, model_name: str) -> None:
     """The embedding model reads ``max_seq_length`` tokens and drops the rest without a word."""
     limit = embedder.max_seq_length
-    tokens = len(embedder.tokenizer(text, add_special_tokens=True, verbose=False)["input_ids"])
+    if hasattr(embedder, "count_tokens"):  # the ONNX query embedder
+        tokens = embedder.count_tokens(text)
+    else:
+        tokens = len(embedder.tokenizer(text, add_special_tokens=True, verbose=False)["input_ids"])
     if tokens > limit:
         raise RetrievalIndexError(
             f"the query is {tokens} tokens ({len(text):,} characters) but the embedding model "
@@ -106,7 +110,8 @@ def query_index(
     config = settings.index
     embedder = None
     if config.retrieval != "sparse":  # BM25 reads every term; only the embedder truncates
-        embedder = load_embedder(config)
+        # A fresh process: the checked ONNX export embeds one question without importing torch.
+        embedder = load_query_embedder(settings) or load_embedder(config)
         refuse_long_query(embedder, text, config.embedding_model)
     with store.open_store(settings) as client:
         target = resolve(client, collection or config.staging_alias)
