@@ -182,23 +182,14 @@ def main() -> None:
         "(d) refresh, nothing changed", refresh_index, settings, False, model
     )
     extra = []
-    if args.same_as:
-        count = max(1, round(args.same_as * args.changed))
-        _edit(docs, count / len(docs), settings.data.seed + 3)
+    steps = [("c1", "changed", _edit, args.changed), ("e1", "deleted", _delete, args.deleted)]
+    for label, verb, change, share in steps if args.same_as else []:
+        count = max(1, round(args.same_as * share))
+        change(docs, count / len(docs), settings.data.seed + len(extra) + 3)
         write_jsonl(raw_dir / DOCS.filename, docs)
         prepare(raw_dir, prepared_dir, settings.prepare)
-        extra.append(
-            ("c1",)
-            + _timed(f"(c1) refresh, {count} docs changed", refresh_index, settings, False, model)
-        )
-        count = max(1, round(args.same_as * args.deleted))
-        _delete(docs, count / len(docs), settings.data.seed + 4)
-        write_jsonl(raw_dir / DOCS.filename, docs)
-        prepare(raw_dir, prepared_dir, settings.prepare)
-        extra.append(
-            ("e1",)
-            + _timed(f"(e1) refresh, {count} docs deleted", refresh_index, settings, False, model)
-        )
+        title = f"({label}) refresh, {count} docs {verb}"
+        extra.append((label, *_timed(title, refresh_index, settings, False, model)))
     deleted_docs = _delete(docs, args.deleted, settings.data.seed + 1)
     write_jsonl(raw_dir / DOCS.filename, docs)
     prepare(raw_dir, prepared_dir, settings.prepare)

@@ -1,4 +1,8 @@
-"""SIGKILL a real `ragtune index refresh` mid-embedding: staging keeps answering, rerun succeeds."""
+"""A real `ragtune index refresh` killed or paused mid-embedding: staging keeps answering.
+
+SIGKILL leaves the published version answering and the rerun succeeds. Readers are never
+blocked: a query process answers from the published version while another process builds
+the next one, and sees the next one only once it is published."""
 
 from __future__ import annotations
 
@@ -48,3 +52,30 @@ def test_sigkill_mid_embedding_leaves_staging_answering(validated_project) -> No
     collection, points = points_behind(settings, settings.index.staging_alias)
     assert collection == again.collection
     assert sorted(p.id for p in points) == sorted(c.chunk_id for c in expected)
+
+
+def test_query_answers_during_a_refresh_and_switches_when_it_publishes(validated_project) -> None:
+    settings = set_index_params(validated_project, chunk_size=128, chunk_overlap=16)
+    first = refresh_index(settings, show_progress=False)
+    _, old_points = points_behind(settings, settings.index.staging_alias)
+    title = raw_docs(settings)[0]["title"]
+
+    # New chunking params: every chunk is new. The refresh is frozen mid-embedding, holding
+    # the index lock and its half-built version, while a query runs as a separate process.
+    settings = set_index_params(validated_project, chunk_size=96, chunk_overlap=8)
+    process, lines = start_refresh(validated_project)
+    try:
+        wait_for_embedding(process, lines)
+        process.send_signal(signal.SIGSTOP)
+        during = query_process(validated_project, title)
+        assert len(during) == 3
+        assert {hit["chunk_id"] for hit in during} <= {p.id for p in old_points}
+    finally:
+        process.send_signal(signal.SIGCONT)
+    assert process.wait(timeout=600) == 0, "".join(lines)
+
+    collection, new_points = points_behind(settings, settings.index.staging_alias)
+    assert collection != first.collection
+    after = query_process(validated_project, title)
+    assert {hit["chunk_id"] for hit in after} <= {p.id for p in new_points}
+    assert not {hit["chunk_id"] for hit in after} <= {p.id for p in old_points}

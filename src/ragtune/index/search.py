@@ -96,9 +96,11 @@ def search(
     release may pin one, so they are searched dense-only, with a warning when more was asked.
     """
     queries = len(dense) if dense is not None else len(sparse or [])
-    if is_edge(client):  # every edge version holds both vectors; qdrant_client is not imported
-        requests = [
-            _edge_request(
+
+    def each(build: Any) -> list[Any]:
+        """One request per query, from its dense row and its sparse item (where given)."""
+        return [
+            build(
                 retrieval,
                 dense[i] if dense is not None else None,
                 sparse[i] if sparse is not None else None,
@@ -106,19 +108,13 @@ def search(
             )
             for i in range(queries)
         ]
-        return client.query_batch(collection, requests)
+
+    if is_edge(client):  # every edge version holds both vectors; qdrant_client is not imported
+        return client.query_batch(collection, each(_edge_request))
     from qdrant_client import models
 
     if has_sparse(client, collection):
-        requests = [
-            _request(
-                retrieval,
-                dense[i] if dense is not None else None,
-                sparse[i] if sparse is not None else None,
-                limit,
-            )
-            for i in range(queries)
-        ]
+        requests = each(_request)
     elif dense is not None:
         if retrieval != "dense":
             logger.warning("%s has no sparse vectors; searching it dense-only", collection)
