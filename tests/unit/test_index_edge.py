@@ -65,9 +65,15 @@ def test_sealed_version_is_never_changed_by_readers_or_by_its_copy(tmp_path: Pat
     _write(client, "v-1", chunks)
     sealed = _digest(client.path("v-1"))
 
-    reader = EdgeStore(tmp_path / "edge")  # what another process opens
-    assert reader.count("v-1").count == len(chunks)
-    reader.close()
+    # qdrant-edge documents one open EdgeShard per directory; ragtune lets several readers
+    # (processes) open a sealed version, which holds only if opening, querying and closing
+    # leave every byte as it was. Two readers at once, as two processes would.
+    readers = [EdgeStore(tmp_path / "edge"), EdgeStore(tmp_path / "edge")]
+    for reader in readers:
+        assert reader.count("v-1").count == len(chunks)
+        assert search.search(reader, "v-1", "hybrid", _vectors(1), None, 2)[0]
+    for reader in readers:
+        reader.close()
 
     assert clone_collection(client, "v-1", "v-2")
     store.delete_points(client, "v-2", [chunks[0].chunk_id])

@@ -113,8 +113,7 @@ class EdgeStore:
 
         shard = self._shards.pop(name, None)
         if shard is not None:
-            info = shard.info()
-            if info.points_count - info.indexed_vectors_count > UNINDEXED_LIMIT:
+            if self._unindexed(name, shard) > UNINDEXED_LIMIT:
                 shard.optimize()  # HNSW for the points written since the last optimisation
             shard.flush()
             shard.close()
@@ -122,6 +121,12 @@ class EdgeStore:
         # loading and closing leave every byte as it was (so readers may share the files).
         edge.EdgeShard.load(str(self.path(name))).close()
         _fsync_tree(self.path(name))
+
+    def _unindexed(self, name: str, shard: Any) -> int:
+        """Vectors not in an index: sparse ones always are, dense ones once optimised."""
+        dense, sparse = self.vector_config(name)
+        info = shard.info()
+        return (len(dense) + len(sparse)) * info.points_count - info.indexed_vectors_count
 
     def delete_collection(self, name: str) -> None:
         shard = self._shards.pop(name, None)

@@ -135,6 +135,22 @@ def load_query_embedder(settings: Settings) -> Any | None:
     return embedder
 
 
+def _token_embeddings_module(transformer: Any, names: Sequence[str]) -> Any:
+    """The transformer as a module of positional inputs returning token embeddings only."""
+    import torch
+
+    class TokenEmbeddings(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.transformer = transformer
+
+        def forward(self, *inputs: Any) -> Any:
+            named = dict(zip(names, inputs, strict=True))
+            return self.transformer(**named).last_hidden_state
+
+    return TokenEmbeddings()
+
+
 def export_query_model(
     settings: Settings, model: SentenceTransformer, samples: Sequence[str]
 ) -> Path | None:
@@ -160,12 +176,11 @@ def export_query_model(
     partial = folder.with_name(folder.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
-    transformer = model[0].auto_model.eval()
     example = model.tokenizer(["an example question"], return_tensors="pt")
     names = [name for name in INPUTS if name in example]
     with torch.no_grad():
         torch.onnx.export(
-            transformer,
+            _token_embeddings_module(model[0].auto_model.eval(), names),
             tuple(example[name] for name in names),
             str(partial / MODEL_FILE),
             input_names=names,
