@@ -74,6 +74,7 @@ def main() -> None:
         "--no-onnx", action="store_true", help="embed the query with sentence-transformers"
     )
     parser.add_argument("--modes", nargs="+", default=["sparse", "dense", "hybrid"])
+    parser.add_argument("--warm", type=int, default=200, help="warm queries timed in-process")
     args = parser.parse_args()
     project = Path(tempfile.mkdtemp(prefix="ragtune-bench-cold-"))
     shutil.copy(REPO / "params.yaml", project / "params.yaml")
@@ -97,7 +98,38 @@ def main() -> None:
             f"{os.getloadavg()[0]:.2f})",
             flush=True,
         )
+    _warm(project, args.warm)
     shutil.rmtree(project, ignore_errors=True)
+
+
+def _warm(project: Path, count: int) -> None:
+    """Warm, in one process: query embedding alone, and the whole hybrid query, p50/p95."""
+    from ragtune.config import load_settings
+    from ragtune.index import store
+    from ragtune.index.embed import embed_texts, load_embedder
+    from ragtune.index.onnx_embed import load_query_embedder
+    from ragtune.index.query import query_collection
+
+    settings = load_settings(project)
+    embedder = load_query_embedder(settings) or load_embedder(settings.index)
+    questions = [f"{QUESTION} case {i}" for i in range(count + 10)]
+    embed_ms, query_ms = [], []
+    with store.open_store(settings) as client:
+        collection = store.aliases(client)[settings.index.staging_alias]
+        for i, question in enumerate(questions):
+            started = time.perf_counter()
+            embed_texts(embedder, [question], 1, show_progress=False)
+            middle = time.perf_counter()
+            query_collection(client, collection, embedder, [question], 5, retrieval="hybrid")
+            if i >= 10:  # the first ten warm up
+                embed_ms.append((middle - started) * 1000)
+                query_ms.append((time.perf_counter() - middle) * 1000)
+    for label, times in (("query embedding", embed_ms), ("hybrid query incl. embedding", query_ms)):
+        p95 = statistics.quantiles(times, n=20)[-1]
+        print(
+            f"warm {label} ({type(embedder).__name__}): p50 {statistics.median(times):.1f} ms, "
+            f"p95 {p95:.1f} ms"
+        )
 
 
 if __name__ == "__main__":

@@ -50,7 +50,8 @@ def build_collection(
     a worker thread while the main thread embeds the texts never seen before.
     """
     model_key = settings.index.embedding_model
-    manifest.record_collection(db, name, revision, params, chunks)
+    with timer.phase("manifest"):  # every chunk of the version, as rows (grows with the corpus)
+        manifest.record_collection(db, name, revision, params, chunks)
     with timer.phase("copy"):
         base = _start_from_previous(client, db, previous, name, params)
         wanted = {item.chunk.chunk_id: item.chunk for item in chunks}
@@ -98,6 +99,7 @@ def build_collection(
             revision,
             show_progress,
         )
+    with timer.phase("seal"):
         store.seal_collection(client, name)
         manifest.mark_complete(db, name)
     return {
