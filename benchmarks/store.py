@@ -163,8 +163,10 @@ def copy_version(engine: str, path: Path) -> float | None:
     """Seconds to copy a closed store directory (edge: how a refresh starts the next version)."""
     if engine != "edge":
         return None
+    from ragtune.index.edge import copy_sparse_tree
+
     started = time.perf_counter()
-    shutil.copytree(path, path.with_name("copy"))
+    copy_sparse_tree(path, path.with_name("copy"))
     seconds = time.perf_counter() - started
     shutil.rmtree(path.with_name("copy"))
     return seconds

@@ -13,7 +13,7 @@ from ragtune.errors import RetrievalIndexError
 from ragtune.index import search, sparse, store
 from ragtune.index.chunk import Chunk
 from ragtune.index.clone import clone_collection
-from ragtune.index.edge import EdgeStore
+from ragtune.index.edge import EdgeStore, copy_sparse_tree
 
 TEXTS = [
     "The refund window is thirty days from delivery.",
@@ -153,3 +153,19 @@ def test_open_path_reads_an_edge_export(tmp_path: Path) -> None:
     finally:
         opened.close()
     assert os.path.isdir(tmp_path / "export" / "edge" / "collections" / "v-1")
+
+
+def test_sparse_copy_keeps_bytes_and_holes(tmp_path: Path) -> None:
+    source = tmp_path / "shard" / "segments" / "s1"
+    source.mkdir(parents=True)
+    with open(source / "chunk_0.mmap", "wb") as handle:  # 32 MB apparent, two small extents
+        handle.write(b"head")
+        handle.seek(20 * 2**20)
+        handle.write(b"middle" * 1000)
+        handle.truncate(32 * 2**20)
+    (source / "empty.dat").write_bytes(b"")
+    copy_sparse_tree(tmp_path / "shard", tmp_path / "copy")
+    copied = tmp_path / "copy" / "segments" / "s1" / "chunk_0.mmap"
+    assert copied.read_bytes() == (source / "chunk_0.mmap").read_bytes()
+    assert copied.stat().st_blocks * 512 < 2**20  # the holes stayed holes
+    assert (tmp_path / "copy" / "segments" / "s1" / "empty.dat").read_bytes() == b""
