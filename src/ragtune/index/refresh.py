@@ -138,6 +138,7 @@ def refresh_index(
                 embedder,
                 show_progress,
                 timer,
+                previous_chunks,
             )
             with timer.phase("publish"):
                 store.move_alias(client, staging, name)
