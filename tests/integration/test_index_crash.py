@@ -6,7 +6,10 @@ the next one, and sees the next one only once it is published."""
 
 from __future__ import annotations
 
+import json
 import signal
+import subprocess
+import sys
 import time
 
 import pytest
@@ -79,3 +82,7 @@ def test_query_answers_during_a_refresh_and_switches_when_it_publishes(validated
     after = query_process(validated_project, title)
     assert {hit["chunk_id"] for hit in after} <= {p.id for p in new_points}
     assert not {hit["chunk_id"] for hit in after} <= {p.id for p in old_points}
+    command = [sys.executable, "-m", "ragtune", "-C", str(validated_project), "index", "status"]
+    status = json.loads(subprocess.run(command, capture_output=True, check=True).stdout)
+    assert status["aliases"][settings.index.staging_alias] == collection
+    assert status["collections"] == {first.collection: len(old_points), collection: len(new_points)}
