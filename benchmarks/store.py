@@ -163,7 +163,7 @@ def copy_version(engine: str, path: Path) -> float | None:
     """Seconds to copy a closed store directory (edge: how a refresh starts the next version)."""
     if engine != "edge":
         return None
-    from ragtune.index.edge import copy_sparse_tree
+    from ragtune.index.files import copy_sparse_tree
 
     started = time.perf_counter()
     copy_sparse_tree(path, path.with_name("copy"))

@@ -13,7 +13,8 @@ from ragtune.errors import RetrievalIndexError
 from ragtune.index import search, sparse, store
 from ragtune.index.chunk import Chunk
 from ragtune.index.clone import clone_collection
-from ragtune.index.edge import EdgeStore, copy_sparse_tree
+from ragtune.index.edge import EdgeStore
+from ragtune.index.files import copy_sparse_tree
 
 TEXTS = [
     "The refund window is thirty days from delivery.",

@@ -70,7 +70,8 @@ def export_collection(settings: Settings, collection: str, target: Path) -> int:
 
 def _copy_edge_version(source: EdgeStore, collection: str, partial: Path) -> int:
     """A sealed edge version never changes: copy its shard directory as it is."""
-    from ragtune.index.edge import EdgeStore, copy_sparse_tree
+    from ragtune.index.edge import EdgeStore
+    from ragtune.index.files import copy_sparse_tree
 
     copy = EdgeStore(store.edge_root(partial))
     copy_sparse_tree(source.path(collection), copy.path(collection))
