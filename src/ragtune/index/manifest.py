@@ -39,10 +39,7 @@ CREATE TABLE IF NOT EXISTS vectors (
 CREATE TABLE IF NOT EXISTS sparse_vectors (
     encoder TEXT NOT NULL, content_hash TEXT NOT NULL, indices BLOB NOT NULL,
     vals BLOB NOT NULL, PRIMARY KEY (encoder, content_hash));
-CREATE INDEX IF NOT EXISTS chunks_by_content_hash ON chunks (content_hash);
 """
-CACHES = (("vectors", "model"), ("sparse_vectors", "encoder"))
-"""The vector caches and the column naming what computed each vector."""
 
 
 @dataclass(frozen=True)
@@ -151,26 +148,11 @@ def forget_collections(db: sqlite3.Connection, names: Iterable[str]) -> None:
     names = list(names)
     if not names:
         return
-    # Only a hash the forgotten collections held can lose its last user: look those up by
-    # index instead of scanning every chunk row and every cached vector.
-    db.execute("CREATE TEMP TABLE IF NOT EXISTS forgotten (content_hash TEXT PRIMARY KEY)")
-    db.execute("DELETE FROM forgotten")
-    db.executemany(
-        "INSERT OR IGNORE INTO forgotten SELECT content_hash FROM chunks WHERE collection = ?",
-        ((n,) for n in names),
-    )
     db.executemany("DELETE FROM chunks WHERE collection = ?", ((n,) for n in names))
     db.executemany("DELETE FROM collections WHERE name = ?", ((n,) for n in names))
-    db.execute(
-        "DELETE FROM forgotten WHERE EXISTS "
-        "(SELECT 1 FROM chunks WHERE chunks.content_hash = forgotten.content_hash)"
-    )
-    for table, key in CACHES:
-        keys = [row[0] for row in db.execute(f"SELECT DISTINCT {key} FROM {table}")]
-        db.executemany(
-            f"DELETE FROM {table} WHERE {key} = ? "
-            "AND content_hash IN (SELECT content_hash FROM forgotten)",
-            ((value,) for value in keys),
+    for table in ("vectors", "sparse_vectors"):
+        db.execute(
+            f"DELETE FROM {table} WHERE content_hash NOT IN (SELECT content_hash FROM chunks)"
         )
     db.commit()
 
