@@ -13,16 +13,22 @@ take an hour on 2 cores; it prints no ratio to (a) then.
     .venv/bin/python benchmarks/refresh.py --docs 5000
     .venv/bin/python benchmarks/refresh.py --docs 500 --runner dask --workers 1,2
     .venv/bin/python benchmarks/refresh.py --docs 20000 --stand-in-embedder --queries 0
+
+``--same-as 1000`` adds (c1) and (e1): the numbers of docs that (c) and (e) change at 1,000
+docs (10 edited, 2 deleted), so runs at 1,000, 5,000 and 20,000 docs compare the same change.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import platform
 import random
 import shutil
 import statistics
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -97,6 +103,10 @@ def main() -> None:
         help="dask: full-build chunks/s on LocalClusters of --workers (benchmarks/refresh_dask.py)",
     )
     parser.add_argument("--workers", default="1,2", help="Dask worker counts, comma-separated")
+    parser.add_argument("--engine", choices=["edge", "local"], help="override index.engine")
+    parser.add_argument(
+        "--same-as", type=int, help="also change as many docs as (c)/(e) do at this many docs"
+    )
     parser.add_argument("--texts-per-task", type=int, default=128, help="texts per Dask task")
     args = parser.parse_args()
 
@@ -119,6 +129,13 @@ def main() -> None:
     from ragtune.index.refresh import refresh_index
 
     settings = load_settings(project)
+    if args.engine:
+        settings.index.engine = args.engine
+    print(f"ragtune refresh benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
+    print(
+        f"machine: {platform.machine()}, {platform.platform()}, {os.cpu_count()} CPUs; "
+        f"load average {os.getloadavg()[0]:.2f}; engine {settings.index.engine}"
+    )
     if args.chunk_size:
         settings.index.chunk_overlap = min(settings.index.chunk_overlap, args.chunk_size // 4)
         settings.index.chunk_size = args.chunk_size
@@ -164,6 +181,15 @@ def main() -> None:
     noop, noop_seconds = _timed(
         "(d) refresh, nothing changed", refresh_index, settings, False, model
     )
+    extra = []
+    steps = [("c1", "changed", _edit, args.changed), ("e1", "deleted", _delete, args.deleted)]
+    for label, verb, change, share in steps if args.same_as else []:
+        count = max(1, round(args.same_as * share))
+        change(docs, count / len(docs), settings.data.seed + len(extra) + 3)
+        write_jsonl(raw_dir / DOCS.filename, docs)
+        prepare(raw_dir, prepared_dir, settings.prepare)
+        title = f"({label}) refresh, {count} docs {verb}"
+        extra.append((label, *_timed(title, refresh_index, settings, False, model)))
     deleted_docs = _delete(docs, args.deleted, settings.data.seed + 1)
     write_jsonl(raw_dir / DOCS.filename, docs)
     prepare(raw_dir, prepared_dir, settings.prepare)
@@ -207,7 +233,11 @@ def main() -> None:
     print("phase seconds (c):", {k: round(v, 2) for k, v in partial.seconds.items()})
     print("phase seconds (e):", {k: round(v, 2) for k, v in removal.seconds.items()})
     print("phase seconds (e0):", {k: round(v, 2) for k, v in copied.seconds.items()})
-    for label, result in (("b", full), ("c", partial), ("d", noop), ("e", removal), ("e0", copied)):
+    for label, result, seconds in extra:
+        print(f"phase seconds ({label}):", {k: round(v, 2) for k, v in result.seconds.items()})
+        print(f"({label}) {seconds:.3f} s")
+    runs = [("b", full), ("c", partial), ("d", noop), ("e", removal), ("e0", copied)]
+    for label, result in runs + [(label, result) for label, result, _ in extra]:
         counts = result.counts
         print(
             f"({label}) embedded {counts.get('chunks_embedded', 0)}, reused "

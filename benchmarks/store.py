@@ -3,16 +3,20 @@
 Synthetic unit 384-d vectors with a ~600 B payload (doc_id, text), 2 chunks per doc. Each
 (engine, size) runs in fresh processes so peak RSS and reopen are its own: one process bulk
 loads and closes; a second reopens, runs 200 top-10 queries (p50/p95) and deletes 0.2 % of the
-docs by a doc_id filter. Prints one table, with the machine and date.
+docs by a doc_id filter. Edge is configured as ragtune's edge engine configures it (no WAL,
+sealed after loading), and "copy s" is what a refresh pays to start the next version from it:
+a byte copy of the shard directory. Prints one table, with the machine, load and date.
 
     .venv/bin/pip install qdrant-edge-py==0.9.0   # the `bench` extra of pyproject.toml
-    .venv/bin/python benchmarks/store.py --points 10000 100000
+    .venv/bin/python benchmarks/store.py --points 10000 100000 300000 --engines edge
+    .venv/bin/python benchmarks/store.py --points 10000 100000 --engines local
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
 import shutil
@@ -111,7 +115,8 @@ class Edge:
     def create(self) -> None:
         edge = self.edge
         config = edge.EdgeConfig(
-            vectors={"dense": edge.EdgeVectorParams(size=DIMENSION, distance=edge.Distance.Cosine)}
+            vectors={"dense": edge.EdgeVectorParams(size=DIMENSION, distance=edge.Distance.Cosine)},
+            wal_enabled=False,  # as ragtune.index.edge: a version counts once sealed
         )
         self.shard = edge.EdgeShard.create(self.path, config)
         self.shard.update(
@@ -151,6 +156,20 @@ class Edge:
     def close(self) -> None:
         self.shard.flush()
         self.shard.close()
+        self.edge.EdgeShard.load(self.path).close()  # sealed, as ragtune seals a version
+
+
+def copy_version(engine: str, path: Path) -> float | None:
+    """Seconds to copy a closed store directory (edge: how a refresh starts the next version)."""
+    if engine != "edge":
+        return None
+    from ragtune.index.files import copy_sparse_tree
+
+    started = time.perf_counter()
+    copy_sparse_tree(path, path.with_name("copy"))
+    seconds = time.perf_counter() - started
+    shutil.rmtree(path.with_name("copy"))
+    return seconds
 
 
 ENGINES = {"local": Local, "edge": Edge}
@@ -201,6 +220,12 @@ def worker(engine: str, phase: str, points: int, path: str, queries: int) -> dic
     }
 
 
+def _disk_mb(path: Path) -> float:
+    """Bytes the store's files take on disk (allocated blocks, not apparent sizes)."""
+    blocks = sum(entry.stat().st_blocks for entry in path.rglob("*") if entry.is_file())
+    return blocks * 512 / 2**20
+
+
 def run_phase(engine: str, phase: str, points: int, path: Path, args: argparse.Namespace) -> dict:
     command = [sys.executable, __file__, "--worker", engine, phase, str(points), str(path)]
     command += [str(args.queries)]
@@ -213,7 +238,7 @@ def run_phase(engine: str, phase: str, points: int, path: Path, args: argparse.N
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--points", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--points", type=int, nargs="+", default=[10_000, 100_000, 300_000])
     parser.add_argument("--engines", nargs="+", default=list(ENGINES), choices=list(ENGINES))
     parser.add_argument("--timeout", type=float, default=900, help="seconds per phase")
     parser.add_argument("--queries", type=int, default=200, help="timed queries per store")
@@ -229,10 +254,11 @@ def main() -> None:
 
     print(f"ragtune store benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
     print(
-        f"machine: {platform.machine()}, {platform.platform()}, python {platform.python_version()}"
+        f"machine: {platform.machine()}, {platform.platform()}, {os.cpu_count()} CPUs, "
+        f"python {platform.python_version()}; load average at start {os.getloadavg()[0]:.2f}"
     )
-    header = ["engine", "points", "load s", "optimise s", "reopen s", "p50 ms", "p95 ms"]
-    header += ["delete s", "deleted", "peak MB"]
+    header = ["engine", "points", "load s", "optimise s", "copy s", "reopen s", "p50 ms"]
+    header += ["p95 ms", "delete s", "deleted", "peak MB", "disk MB", "load avg"]
     print(" | ".join(header), flush=True)
     for points in args.points:
         for engine in args.engines:
@@ -243,6 +269,8 @@ def main() -> None:
                 )
                 figures = {**load}
                 if "error" not in load:
+                    figures["copy_s"] = copy_version(engine, root / "store")
+                    figures["disk_mb"] = _disk_mb(root / "store")
                     figures |= run_phase(engine, "query", points, root / "store", args)
             except subprocess.TimeoutExpired:
                 figures = {"error": f"over {args.timeout:.0f} s"}
@@ -257,12 +285,15 @@ def main() -> None:
                 f"{points}",
                 f"{figures['load_s']:.1f}",
                 f"{figures['optimise_s']:.1f}",
+                "—" if figures["copy_s"] is None else f"{figures['copy_s']:.2f}",
                 f"{figures['reopen_s']:.2f}",
                 f"{figures['p50_ms']:.1f}",
                 f"{figures['p95_ms']:.1f}",
                 f"{figures['delete_s']:.3f}",
                 f"{figures['deleted_points']}",
                 f"{peak:.0f}",
+                f"{figures['disk_mb']:.0f}",
+                f"{os.getloadavg()[0]:.1f}",
             ]
             print(" | ".join(row), flush=True)
 

@@ -103,8 +103,11 @@ class IndexConfig(Section):
     """Tokens per chunk, counted with the embedding model's tokenizer."""
     chunk_overlap: StrictInt = Field(32, ge=0)
     batch_size: StrictInt = Field(64, ge=1)
+    engine: Literal["edge", "local"] = "edge"
+    """Embedded engine: edge (qdrant-edge-py, a shard per version) or local (qdrant-client's
+    local mode); ignored when QDRANT_URL names a Qdrant server."""
     qdrant_path: Path = Path("data/qdrant")
-    """Qdrant local-mode directory; ignored when QDRANT_URL is set."""
+    """Directory of the embedded engine's store; ignored when QDRANT_URL is set."""
     collection_prefix: str = "ragtune"
     staging_alias: str = "ragtune-staging"
     keep_collections: StrictInt = Field(3, ge=1)

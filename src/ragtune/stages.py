@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
+QUERY_MODEL_SAMPLES = 256
+"""Questions on which the ONNX query model must match sentence-transformers (index stage)."""
 
 
 class StepRunner(Protocol):
@@ -118,6 +120,7 @@ def index_stage(
     """
     from ragtune import tracking
     from ragtune.data.versioning import data_revision
+    from ragtune.index.onnx_embed import prepare_query_model
     from ragtune.index.parallel import refresh_index_on_cluster
     from ragtune.index.query import eval_questions, evaluate_retrieval, no_questions_reason
     from ragtune.index.report import log_index_build
@@ -145,6 +148,9 @@ def index_stage(
             evaluation = f"scored on the '{settings.index.eval_split}' questions"
         if not scores:
             logger.warning("retrieval evaluation %s", evaluation)
+        questions = [row["question"] for row in eval_questions(settings)][:QUERY_MODEL_SAMPLES]
+        query_model = run_step("prepare-query-model", prepare_query_model, settings, questions)
+        logger.info("ONNX query model: %s", query_model)
         run_step(
             "log-index-build",
             log_index_build,

@@ -1,17 +1,22 @@
-"""Shared steps of the index integration tests: params, raw edits, reading Qdrant directly."""
+"""Shared steps of the index integration tests: params, raw edits, reading the store."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import yaml
-from qdrant_client import QdrantClient
 
 from ragtune.config import Settings, load_settings
 from ragtune.data.load import load_dataset, write_jsonl
 from ragtune.data.prepare import prepare
 from ragtune.data.schema import DOCS
+from ragtune.index import store
 
 
 def set_index_params(project_dir: Path, **values: Any) -> Settings:
@@ -37,20 +42,52 @@ def write_docs_and_prepare(settings: Settings, docs: list[dict[str, Any]]) -> No
 
 
 def points_behind(settings: Settings, alias: str) -> tuple[str, list[Any]]:
-    """The collection an alias names and all its points, read straight from Qdrant."""
-    client = QdrantClient(path=str(settings.path(settings.index.qdrant_path)))
-    try:
-        aliases = {a.alias_name: a.collection_name for a in client.get_aliases().aliases}
-        collection = aliases[alias]
-        points, _ = client.scroll(collection, limit=100_000, with_payload=True)
-        return collection, points
-    finally:
-        client.close()
+    """The collection an alias names and all its points, read from the configured engine."""
+    with store.open_store(settings) as client:
+        collection = store.aliases(client)[alias]
+        return collection, list(store.scroll_points(client, collection, with_vectors=False))
 
 
 def collections(settings: Settings) -> list[str]:
-    client = QdrantClient(path=str(settings.path(settings.index.qdrant_path)))
-    try:
-        return sorted(c.name for c in client.get_collections().collections)
-    finally:
-        client.close()
+    with store.open_store(settings) as client:
+        return sorted(store.collection_names(client, settings.index.collection_prefix))
+
+
+def start_refresh(project_dir: Path) -> tuple[subprocess.Popen, list[str]]:
+    """`ragtune index refresh --no-evaluate` as a new process; its stderr lines as they come."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ragtune", "-C", str(project_dir), "index", "refresh"]
+        + ["--no-evaluate"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=os.environ.copy(),
+    )
+    lines: list[str] = []
+
+    def collect() -> None:
+        for line in process.stderr:
+            lines.append(line)
+
+    threading.Thread(target=collect, daemon=True).start()
+    return process, lines
+
+
+def wait_for_embedding(process: subprocess.Popen, lines: list[str], seconds: float = 120) -> None:
+    """Return once the refresh logs that it is embedding (it then holds the index lock)."""
+    deadline = time.monotonic() + seconds
+    while not any("embedding" in line for line in lines):
+        assert process.poll() is None, "refresh ended before embedding started:\n" + "".join(lines)
+        assert time.monotonic() < deadline, "refresh never reached embedding"
+        time.sleep(0.05)
+
+
+def query_process(project_dir: Path, text: str, k: int = 3) -> list[dict[str, Any]]:
+    """Hits of `ragtune index query --json` run as a new process."""
+    import json
+
+    command = [sys.executable, "-m", "ragtune", "-C", str(project_dir), "index", "query", text]
+    answer = subprocess.run(
+        [*command, "-k", str(k), "--json"], capture_output=True, text=True, check=True
+    )
+    return json.loads(answer.stdout)

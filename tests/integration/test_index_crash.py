@@ -1,17 +1,26 @@
-"""SIGKILL a real `ragtune index refresh` mid-embedding: staging keeps answering, rerun succeeds."""
+"""A real `ragtune index refresh` killed or paused mid-embedding: staging keeps answering.
+
+SIGKILL leaves the published version answering and the rerun succeeds. Readers are never
+blocked: a query process answers from the published version while another process builds
+the next one, and sees the next one only once it is published."""
 
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 
 import pytest
-from index_support import points_behind, raw_docs, set_index_params
+from index_support import (
+    points_behind,
+    query_process,
+    raw_docs,
+    set_index_params,
+    start_refresh,
+    wait_for_embedding,
+)
 
 from ragtune.index.chunk import chunk_documents
 from ragtune.index.embed import load_tokenizer
@@ -20,45 +29,14 @@ from ragtune.index.refresh import refresh_index
 pytestmark = pytest.mark.slow
 
 
-def _start_refresh(project_dir) -> tuple[subprocess.Popen, list[str]]:
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "ragtune",
-            "-C",
-            str(project_dir),
-            "index",
-            "refresh",
-            "--no-evaluate",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=os.environ.copy(),
-    )
-    lines: list[str] = []
-
-    def collect() -> None:
-        for line in process.stderr:
-            lines.append(line)
-
-    threading.Thread(target=collect, daemon=True).start()
-    return process, lines
-
-
 def test_sigkill_mid_embedding_leaves_staging_answering(validated_project) -> None:
     settings = set_index_params(validated_project, chunk_size=128, chunk_overlap=16)
     first = refresh_index(settings, show_progress=False)
 
     # New chunking params: every chunk text is new, so the next refresh embeds for seconds.
     settings = set_index_params(validated_project, chunk_size=96, chunk_overlap=8)
-    process, lines = _start_refresh(validated_project)
-    deadline = time.monotonic() + 120
-    while not any("embedding" in line for line in lines):
-        assert process.poll() is None, "refresh ended before embedding started:\n" + "".join(lines)
-        assert time.monotonic() < deadline, "refresh never reached embedding"
-        time.sleep(0.05)
+    process, lines = start_refresh(validated_project)
+    wait_for_embedding(process, lines)
     time.sleep(0.5)
     process.send_signal(signal.SIGKILL)
     assert process.wait(timeout=30) == -signal.SIGKILL
@@ -66,12 +44,7 @@ def test_sigkill_mid_embedding_leaves_staging_answering(validated_project) -> No
 
     collection, points = points_behind(settings, settings.index.staging_alias)
     assert collection == first.collection and len(points) == first.counts["chunks_total"]
-    title = raw_docs(settings)[0]["title"]
-    query = [sys.executable, "-m", "ragtune", "-C", str(validated_project), "index", "query", title]
-    answer = subprocess.run(
-        [*query, "-k", "3", "--json"], capture_output=True, text=True, check=True
-    )
-    hits = json.loads(answer.stdout)
+    hits = query_process(validated_project, raw_docs(settings)[0]["title"])
     assert len(hits) == 3 and {hit["chunk_id"] for hit in hits} <= {p.id for p in points}
 
     again = refresh_index(settings, show_progress=False)
@@ -82,3 +55,34 @@ def test_sigkill_mid_embedding_leaves_staging_answering(validated_project) -> No
     collection, points = points_behind(settings, settings.index.staging_alias)
     assert collection == again.collection
     assert sorted(p.id for p in points) == sorted(c.chunk_id for c in expected)
+
+
+def test_query_answers_during_a_refresh_and_switches_when_it_publishes(validated_project) -> None:
+    settings = set_index_params(validated_project, chunk_size=128, chunk_overlap=16)
+    first = refresh_index(settings, show_progress=False)
+    _, old_points = points_behind(settings, settings.index.staging_alias)
+    title = raw_docs(settings)[0]["title"]
+
+    # New chunking params: every chunk is new. The refresh is frozen mid-embedding, holding
+    # the index lock and its half-built version, while a query runs as a separate process.
+    settings = set_index_params(validated_project, chunk_size=96, chunk_overlap=8)
+    process, lines = start_refresh(validated_project)
+    try:
+        wait_for_embedding(process, lines)
+        process.send_signal(signal.SIGSTOP)
+        during = query_process(validated_project, title)
+        assert len(during) == 3
+        assert {hit["chunk_id"] for hit in during} <= {p.id for p in old_points}
+    finally:
+        process.send_signal(signal.SIGCONT)
+    assert process.wait(timeout=600) == 0, "".join(lines)
+
+    collection, new_points = points_behind(settings, settings.index.staging_alias)
+    assert collection != first.collection
+    after = query_process(validated_project, title)
+    assert {hit["chunk_id"] for hit in after} <= {p.id for p in new_points}
+    assert not {hit["chunk_id"] for hit in after} <= {p.id for p in old_points}
+    command = [sys.executable, "-m", "ragtune", "-C", str(validated_project), "index", "status"]
+    status = json.loads(subprocess.run(command, capture_output=True, check=True).stdout)
+    assert status["aliases"][settings.index.staging_alias] == collection
+    assert status["collections"] == {first.collection: len(old_points), collection: len(new_points)}

@@ -1,4 +1,4 @@
-"""Hybrid retrieval on real Qdrant local mode: BM25 sparse vectors reused across refreshes."""
+"""Hybrid retrieval on the real embedded engine: BM25 sparse vectors reused across refreshes."""
 
 from __future__ import annotations
 
@@ -53,21 +53,17 @@ def test_edited_chunk_gets_new_sparse_vector_and_others_are_reused(
         assert hits[0].doc_id == docs[3]["doc_id"], retrieval
 
     # Every point of the new collection carries the cached sparse vector of its text.
-    path = settings.path(settings.index.qdrant_path)
-    with manifest.open_manifest(settings.path(settings.index.manifest_path)) as db:
-        client = QdrantClient(path=str(path))
-        try:
-            points, _ = client.scroll(second.collection, limit=1000, with_vectors=True)
-            hashes = [p.payload["content_hash"] for p in points]
-            cached = manifest.cached_sparse(db, sparse.ENCODER, hashes)
-            assert len(points) == first.counts["chunks_total"]
-            for point in points:
-                stored = point.vector[store.SPARSE]
-                expected = cached[point.payload["content_hash"]]
-                assert stored.indices == expected.indices.tolist()
-                assert np.allclose(stored.values, expected.values)
-        finally:
-            client.close()
+    manifest_path = settings.path(settings.index.manifest_path)
+    with manifest.open_manifest(manifest_path) as db, store.open_store(settings) as client:
+        points = list(store.scroll_points(client, second.collection, with_vectors=True))
+        hashes = [p.payload["content_hash"] for p in points]
+        cached = manifest.cached_sparse(db, sparse.ENCODER, hashes)
+        assert len(points) == first.counts["chunks_total"]
+        for point in points:
+            stored = point.vector[store.SPARSE]
+            expected = cached[point.payload["content_hash"]]
+            assert list(stored.indices) == expected.indices.tolist()
+            assert np.allclose(stored.values, expected.values)
 
 
 def test_collection_without_sparse_vectors_is_searched_dense_only(tmp_path, embedder) -> None:

@@ -1,4 +1,4 @@
-"""Incremental refresh on real Qdrant local mode and MLflow: edits, deletes, renames, GC."""
+"""Incremental refresh on the real embedded engines and MLflow: edits, deletes, renames, GC."""
 
 from __future__ import annotations
 
@@ -36,8 +36,9 @@ def embedder():
     return load_embedder(IndexConfig())
 
 
-def test_refresh_replaces_edited_deleted_renamed_docs(demo_project, embedder) -> None:
-    settings = set_index_params(demo_project, chunk_size=128, chunk_overlap=16)
+@pytest.mark.parametrize("engine", ["edge", "local"])
+def test_refresh_replaces_edited_deleted_renamed_docs(demo_project, embedder, engine) -> None:
+    settings = set_index_params(demo_project, chunk_size=128, chunk_overlap=16, engine=engine)
     first = refresh_index(settings, show_progress=False, embedder=embedder)
     assert first.built and first.previous is None
     assert first.counts["chunks_embedded"] == first.counts["chunks_total"] > 60

@@ -13,6 +13,7 @@ from ragtune.index import clone, store
 
 
 def test_meta_json_aliases_and_local_sqlite_connection(settings) -> None:
+    settings.index.engine = "local"  # the default engine is edge; this is about local mode
     with store.open_store(settings) as client:
         assert store.is_local(client)
         store.create_collection(client, "ragtune-rev-1", dimension=4)

@@ -40,6 +40,7 @@ def build_collection(
     embedder: SentenceTransformer | None,
     show_progress: bool,
     timer: PhaseTimer,
+    previous_chunks: list[IndexedChunk] | None = None,
 ) -> dict[str, int]:
     """Fill the new collection with ``chunks``; return counts (embedded, reused, written).
 
@@ -48,11 +49,13 @@ def build_collection(
     are deleted and only new or changed chunks are written. Otherwise it starts empty and every
     chunk is written. Vectors come from the cache by content hash; cached points are written in
     a worker thread while the main thread embeds the texts never seen before.
+    ``previous_chunks``: the previous collection's manifest rows, when the caller read them.
     """
     model_key = settings.index.embedding_model
-    manifest.record_collection(db, name, revision, params, chunks)
+    with timer.phase("manifest"):  # every chunk of the version, as rows (grows with the corpus)
+        manifest.record_collection(db, name, revision, params, chunks)
     with timer.phase("copy"):
-        base = _start_from_previous(client, db, previous, name, params)
+        base = _start_from_previous(client, db, previous, name, params, previous_chunks)
         wanted = {item.chunk.chunk_id: item.chunk for item in chunks}
         if base is not None:
             store.delete_points(client, name, [i for i in base if i not in wanted])
@@ -98,6 +101,8 @@ def build_collection(
             revision,
             show_progress,
         )
+    with timer.phase("seal"):
+        store.seal_collection(client, name)
         manifest.mark_complete(db, name)
     return {
         "chunks_embedded": len(missing),
@@ -113,6 +118,7 @@ def _start_from_previous(
     previous: str | None,
     name: str,
     params: dict[str, Any],
+    previous_chunks: list[IndexedChunk] | None,
 ) -> dict[str, Chunk] | None:
     """Copy the previous collection into ``name``; its chunks by id, or None when not copied.
 
@@ -128,7 +134,9 @@ def _start_from_previous(
         return None
     if store.is_local(client):
         store.skip_local_fsync(client, name)
-    return {item.chunk.chunk_id: item.chunk for item in manifest.collection_chunks(db, previous)}
+    if previous_chunks is None:
+        previous_chunks = manifest.collection_chunks(db, previous)
+    return {item.chunk.chunk_id: item.chunk for item in previous_chunks}
 
 
 def _sparse_vectors(db: sqlite3.Connection, chunks: list[Chunk]) -> dict[str, sparse.SparseVector]:

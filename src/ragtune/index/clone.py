@@ -1,5 +1,9 @@
 """Start a new index version as a copy of the previous one, without copying points through Python.
 
+On the edge engine (the default) a version is a shard directory, sealed before it is published,
+so the copy is the filesystem's (:meth:`ragtune.index.edge.EdgeStore.copy_collection`). The rest
+of this module is for Qdrant local mode.
+
 A refresh then only deletes the points that went away and writes the ones that changed, so its
 cost follows the change, not the corpus. Published versions stay immutable: the copy is a new
 collection, and the alias moves to it only once it is complete.
@@ -52,6 +56,9 @@ KNOWN_ATTRIBUTES = frozenset(
 
 def clone_collection(client: QdrantClient, source: str, target: str) -> bool:
     """Create ``target`` holding exactly the points of ``source``; False when not supported."""
+    if getattr(client, "engine", None) == "edge":  # a byte copy of the sealed shard directory
+        client.copy_collection(source, target)
+        return True
     local = getattr(client, "_client", None)
     collections = getattr(local, "collections", None)
     if type(local).__name__ != "QdrantLocal" or not isinstance(collections, dict):

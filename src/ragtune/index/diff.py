@@ -30,14 +30,21 @@ class RefreshPlan:
 
 
 def plan_refresh(
-    docs: Sequence[dict[str, Any]], previous: Sequence[IndexedChunk], chunker: Chunker
+    docs: Sequence[dict[str, Any]],
+    previous: Sequence[IndexedChunk],
+    chunker: Chunker,
+    current_hash: dict[str, str] | None = None,
 ) -> RefreshPlan:
-    """Keep the chunks of unchanged docs as they are; chunk only new and changed docs."""
+    """Keep the chunks of unchanged docs as they are; chunk only new and changed docs.
+
+    ``current_hash``: doc_id → :func:`doc_hash` of ``docs``, when the caller has it already.
+    """
     previous_by_doc: dict[str, list[IndexedChunk]] = defaultdict(list)
     for item in previous:
         previous_by_doc[item.chunk.doc_id].append(item)
     previous_hash = {doc_id: items[0].doc_hash for doc_id, items in previous_by_doc.items()}
-    current_hash = {str(doc["doc_id"]): doc_hash(doc) for doc in docs}
+    if current_hash is None:
+        current_hash = {str(doc["doc_id"]): doc_hash(doc) for doc in docs}
 
     unchanged = [d for d, h in current_hash.items() if previous_hash.get(d) == h]
     to_chunk = [

@@ -108,10 +108,13 @@ def load_embedder(config: IndexConfig) -> SentenceTransformer:
 @contextmanager
 def torch_threads(count: int | None) -> Iterator[None]:
     """Run the block with ``count`` torch CPU threads (None: leave as is)."""
+    if count is None:
+        yield
+        return
     import torch
 
     previous = torch.get_num_threads()
-    if count is None or count == previous:
+    if count == previous:
         yield
         return
     torch.set_num_threads(count)
@@ -136,6 +139,8 @@ def embed_texts(
     logger.info("embedding %d texts on %s", len(texts), model.device)
     started = time.perf_counter()
     threads = 1 if len(texts) <= FEW_TEXTS and model.device.type == "cpu" else None
+    if not getattr(model, "uses_torch", True):  # the ONNX query embedder sets its own threads
+        threads = None
     with torch_threads(threads):
         vectors = model.encode(
             list(texts),

@@ -14,6 +14,7 @@ from ragtune.errors import RetrievalIndexError
 from ragtune.index import search, sparse, store
 from ragtune.index.embed import count_tokens, embed_texts, load_embedder, max_query_tokens
 from ragtune.index.metrics import dedupe, retrieval_scores
+from ragtune.index.onnx_embed import load_query_embedder
 from ragtune.runtime import quiet_model_loading
 
 if TYPE_CHECKING:
@@ -124,7 +125,8 @@ def query_index(
         embedder = None
         if dense:
             with nullcontext() if show_progress else quiet_model_loading():
-                embedder = load_embedder(config)
+                # A fresh process: the checked ONNX export embeds one question without torch.
+                embedder = load_query_embedder(settings) or load_embedder(config)
         return query_collection(
             client, target, embedder, [text], k or config.k, retrieval=config.retrieval
         )[0]

@@ -120,10 +120,11 @@ def refresh_index(
             previous = store.aliases(client).get(staging)
             with timer.phase("diff"):
                 previous_chunks = _previous_chunks(client, db, previous, params, settings)
-                if previous and _holds(db, previous, params, current):
+                # Checked above unless the alias moved since (a server, another host's writer).
+                if previous and previous != target and _holds(db, previous, params, current):
                     return _unchanged(previous, revision, len(docs), timer)
                 drop_orphans(client, db, settings)
-                plan = plan_refresh(docs, previous_chunks, _chunker(settings))
+                plan = plan_refresh(docs, previous_chunks, _chunker(settings), current)
                 _refuse_empty(plan.chunks, settings)
             name = _next_name(client, db, settings.index.collection_prefix, revision)
             built = build_collection(
@@ -138,6 +139,7 @@ def refresh_index(
                 embedder,
                 show_progress,
                 timer,
+                previous_chunks,
             )
             with timer.phase("publish"):
                 store.move_alias(client, staging, name)

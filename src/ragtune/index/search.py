@@ -1,7 +1,7 @@
 """Search a collection: dense, BM25 sparse, or both fused by reciprocal rank fusion (RRF).
 
-Fusion runs inside Qdrant (the Query API's prefetch + RRF), so a server and local mode rank
-the same way; the sparse leg's IDF comes from the collection itself (``Modifier.IDF``).
+Fusion runs inside Qdrant (the Query API's prefetch + RRF), so a server, local mode and the
+edge engine rank the same way; the sparse leg's IDF comes from the collection itself (``Modifier.IDF``).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ragtune.errors import RetrievalIndexError
-from ragtune.index.store import DENSE, SPARSE, sparse_vector
+from ragtune.index.store import DENSE, SPARSE, is_edge, sparse_vector
 
 if TYPE_CHECKING:
     import numpy as np
@@ -29,6 +29,8 @@ PREFETCH_MIN = 50
 
 def has_sparse(client: QdrantClient, collection: str) -> bool:
     """True when the collection holds named dense + sparse vectors (built since hybrid)."""
+    if is_edge(client):
+        return SPARSE in client.vector_config(collection)[1]
     params = client.get_collection(collection).config.params
     return isinstance(params.vectors, dict) and SPARSE in (params.sparse_vectors or {})
 
@@ -56,6 +58,29 @@ def _request(
     )
 
 
+def _edge_request(
+    retrieval: str, dense: np.ndarray | None, sparse: SparseVector | None, limit: int
+) -> Any:
+    """The qdrant-edge form of :func:`_request`: one leg, or both fused by RRF."""
+    import qdrant_edge as edge
+
+    legs: list[Any] = []
+    if dense is not None and retrieval in ("dense", "hybrid"):
+        legs.append(edge.Query.Nearest(dense.tolist(), using=DENSE))
+    if sparse is not None and retrieval in ("sparse", "hybrid"):
+        terms = edge.SparseVector(sparse.indices.tolist(), sparse.values.tolist())
+        legs.append(edge.Query.Nearest(terms, using=SPARSE))
+    if len(legs) == 1:
+        return edge.QueryRequest(limit=limit, query=legs[0], with_payload=True)
+    depth = max(limit, PREFETCH_MIN)
+    return edge.QueryRequest(
+        limit=limit,
+        prefetches=[edge.Prefetch(limit=depth, query=leg) for leg in legs],
+        query=edge.Fusion.Rrf(k=RRF_K),
+        with_payload=True,
+    )
+
+
 def search(
     client: QdrantClient,
     collection: str,
@@ -70,12 +95,12 @@ def search(
     query). Collections built before sparse vectors existed hold one unnamed dense vector: a
     release may pin one, so they are searched dense-only, with a warning when more was asked.
     """
-    from qdrant_client import models
-
     queries = len(dense) if dense is not None else len(sparse or [])
-    if has_sparse(client, collection):
-        requests = [
-            _request(
+
+    def each(build: Any) -> list[Any]:
+        """One request per query, from its dense row and its sparse item (where given)."""
+        return [
+            build(
                 retrieval,
                 dense[i] if dense is not None else None,
                 sparse[i] if sparse is not None else None,
@@ -83,6 +108,13 @@ def search(
             )
             for i in range(queries)
         ]
+
+    if is_edge(client):  # every edge version holds both vectors; qdrant_client is not imported
+        return client.query_batch(collection, each(_edge_request))
+    from qdrant_client import models
+
+    if has_sparse(client, collection):
+        requests = each(_request)
     elif dense is not None:
         if retrieval != "dense":
             logger.warning("%s has no sparse vectors; searching it dense-only", collection)

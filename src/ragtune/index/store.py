@@ -1,7 +1,10 @@
-"""Qdrant access: local mode under the project by default, a server when QDRANT_URL is set.
+"""Qdrant access: an embedded engine under the project, or a server when QDRANT_URL is set.
 
-The same calls serve both. A local-mode directory is locked by one process at a time, so a
-client is opened per command through :func:`open_store` and closed when the command ends.
+``index.engine`` picks the embedded engine: ``edge`` (qdrant-edge-py shards, one directory per
+index version, see :mod:`ragtune.index.edge`) or ``local`` (qdrant-client's local mode, which
+one process at a time may open). The functions here take either client and dispatch, so the
+code above this module is the same for all three. A client is opened per command through
+:func:`open_store` and closed when the command ends.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import shutil
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tqdm.auto import tqdm
@@ -36,15 +40,30 @@ SPARSE = "bm25"
 """Names of a collection's two vectors: the embedding and the BM25 term weights."""
 
 
+EDGE_DIR = "edge"
+"""Subdirectory of a store folder holding the edge engine's versions and aliases."""
+
+
+def edge_root(folder: Path) -> Path:
+    """Where the edge engine keeps a store folder's versions (``<folder>/edge``)."""
+    return folder / EDGE_DIR
+
+
 @contextmanager
 def open_store(settings: Settings) -> Iterator[QdrantClient]:
-    """A Qdrant client for this command: server at $QDRANT_URL, else local mode."""
-    from qdrant_client import QdrantClient
-
+    """A client for this command: server at $QDRANT_URL, else the ``index.engine`` store."""
     url = os.environ.get("QDRANT_URL")
     if url:
+        from qdrant_client import QdrantClient
+
         client = QdrantClient(url=url, api_key=os.environ.get("QDRANT_API_KEY"))
+    elif settings.index.engine == "edge":
+        from ragtune.index.edge import EdgeStore
+
+        client = EdgeStore(edge_root(settings.path(settings.index.qdrant_path)))
     else:
+        from qdrant_client import QdrantClient
+
         path = settings.path(settings.index.qdrant_path)
         path.mkdir(parents=True, exist_ok=True)
         try:
@@ -60,13 +79,24 @@ def open_store(settings: Settings) -> Iterator[QdrantClient]:
         client.close()
 
 
+def open_path(folder: Path) -> Any:
+    """A client on a store folder of either embedded engine (e.g. a release's index export)."""
+    if edge_root(folder).is_dir():
+        from ragtune.index.edge import EdgeStore
+
+        return EdgeStore(edge_root(folder))
+    from qdrant_client import QdrantClient
+
+    return QdrantClient(path=str(folder))
+
+
 def alias_target(settings: Settings, alias: str) -> str | None:
     """The collection ``alias`` names, without loading a local store's collections.
 
     Local mode keeps aliases in ``meta.json`` (replaced atomically on every change); reading
     it takes a millisecond where opening the client loads every point of every collection.
     """
-    if os.environ.get("QDRANT_URL"):
+    if os.environ.get("QDRANT_URL") or settings.index.engine == "edge":
         with open_store(settings) as client:
             return aliases(client).get(alias)
     meta_path = settings.path(settings.index.qdrant_path) / "meta.json"
@@ -79,20 +109,30 @@ def alias_target(settings: Settings, alias: str) -> str | None:
 
 
 def is_local(client: QdrantClient) -> bool:
-    """True for an embedded (local-mode) client."""
-    return type(client._client).__name__ == "QdrantLocal"
+    """True for a qdrant-client local-mode client."""
+    return type(getattr(client, "_client", None)).__name__ == "QdrantLocal"
+
+
+def is_edge(client: Any) -> bool:
+    """True for the qdrant-edge engine (:class:`ragtune.index.edge.EdgeStore`)."""
+    return getattr(client, "engine", None) == "edge"
 
 
 def aliases(client: QdrantClient) -> dict[str, str]:
     """Alias name → collection name."""
+    if is_edge(client):
+        return client.aliases()
     return {a.alias_name: a.collection_name for a in client.get_aliases().aliases}
 
 
 def collection_names(client: QdrantClient, prefix: str) -> list[str]:
     """Collections named ``<prefix>-…``, oldest build number first."""
-    names = [
-        c.name for c in client.get_collections().collections if c.name.startswith(prefix + "-")
-    ]
+    every = (
+        client.collection_names()
+        if is_edge(client)
+        else [c.name for c in client.get_collections().collections]
+    )
+    names = [name for name in every if name.startswith(prefix + "-")]
     return sorted(names, key=build_number)
 
 
@@ -104,6 +144,9 @@ def build_number(name: str) -> int:
 
 def create_collection(client: QdrantClient, name: str, dimension: int) -> None:
     """Cosine dense + IDF-weighted sparse vectors, with a keyword payload index on doc_id."""
+    if is_edge(client):
+        client.create_collection(name, dimension, DENSE, SPARSE)
+        return
     from qdrant_client import models
 
     if is_local(client) and name not in client._client.collections:
@@ -164,14 +207,29 @@ def upsert_chunks(
     show_progress: bool = True,
 ) -> None:
     """Write chunks with their dense and sparse vectors as points, in batches."""
-    from qdrant_client import models
-
     if not chunks:
         return
     with tqdm(total=len(chunks), desc=f"upsert {name}", disable=not show_progress) as bar:
         for start in range(0, len(chunks), UPSERT_BATCH):
             batch = chunks[start : start + UPSERT_BATCH]
             end = start + len(batch)
+            if is_edge(client):
+                client.upsert(
+                    name,
+                    [chunk.chunk_id for chunk in batch],
+                    [
+                        {
+                            DENSE: dense.tolist(),
+                            SPARSE: (terms.indices.tolist(), terms.values.tolist()),
+                        }
+                        for dense, terms in zip(vectors[start:end], sparse[start:end], strict=True)
+                    ],
+                    [point_payload(chunk, data_revision) for chunk in batch],
+                )
+                bar.update(len(batch))
+                continue
+            from qdrant_client import models
+
             client.upsert(
                 name,
                 points=models.Batch(
@@ -188,7 +246,10 @@ def upsert_chunks(
 
 
 def move_alias(client: QdrantClient, alias: str, collection: str) -> None:
-    """Point ``alias`` at ``collection`` in one call (atomic on a server)."""
+    """Point ``alias`` at ``collection`` in one call (atomic on a server and on edge)."""
+    if is_edge(client):
+        client.set_alias(alias, collection)
+        return
     from qdrant_client import models
 
     operations: list[Any] = []
@@ -206,6 +267,9 @@ def move_alias(client: QdrantClient, alias: str, collection: str) -> None:
 
 def delete_alias(client: QdrantClient, alias: str) -> None:
     """Remove ``alias`` if it exists."""
+    if is_edge(client):
+        client.set_alias(alias, None)
+        return
     from qdrant_client import models
 
     if alias in aliases(client):
@@ -215,6 +279,9 @@ def delete_alias(client: QdrantClient, alias: str) -> None:
 
 def scroll_points(client: QdrantClient, name: str, with_vectors: bool) -> Iterator[Any]:
     """Every point of a collection, page by page."""
+    if is_edge(client):
+        yield from client.scroll(name, with_vectors)
+        return
     offset = None
     while True:
         points, offset = client.scroll(
@@ -233,9 +300,18 @@ def sparse_vector(vector: SparseVector) -> Any:
 
 
 def delete_points(client: QdrantClient, name: str, ids: Sequence[str]) -> None:
-    """Delete points by id, in batches (one call each)."""
+    """Delete points by id, in batches (one call each; one call in all on edge)."""
+    if is_edge(client):
+        client.delete(name, list(ids))
+        return
     from qdrant_client import models
 
     for start in range(0, len(ids), UPSERT_BATCH):
         batch = list(ids[start : start + UPSERT_BATCH])
         client.delete(name, points_selector=models.PointIdsList(points=batch), wait=True)
+
+
+def seal_collection(client: QdrantClient, name: str) -> None:
+    """Make a fully written collection immutable on disk before an alias may name it (edge)."""
+    if is_edge(client):
+        client.seal(name)

@@ -15,11 +15,17 @@ import os
 import shutil
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ragtune.config import Settings
 from ragtune.errors import ReleaseError
 from ragtune.index import store
 from ragtune.release.manifest import releases_dir
+
+if TYPE_CHECKING:
+    from qdrant_client import QdrantClient
+
+    from ragtune.index.edge import EdgeStore
 
 logger = logging.getLogger(__name__)
 
@@ -38,8 +44,6 @@ def export_collection(settings: Settings, collection: str, target: Path) -> int:
     Written beside ``target`` and renamed into place, so a killed export leaves no store that
     looks complete. Returns the number of points copied.
     """
-    from qdrant_client import QdrantClient, models
-
     started = time.perf_counter()
     partial = target.with_name(target.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
@@ -47,27 +51,10 @@ def export_collection(settings: Settings, collection: str, target: Path) -> int:
     with store.open_store(settings) as source:
         if not source.collection_exists(collection):
             raise ReleaseError(f"Qdrant has no collection {collection} to export")
-        params = source.get_collection(collection).config.params
-        copy = QdrantClient(path=str(partial))
-        try:
-            copy.create_collection(
-                collection,
-                vectors_config=params.vectors,
-                sparse_vectors_config=params.sparse_vectors,
-            )
-            batch: list[models.PointStruct] = []
-            for point in store.scroll_points(source, collection, with_vectors=True):
-                batch.append(
-                    models.PointStruct(id=point.id, vector=point.vector, payload=point.payload)
-                )
-                if len(batch) == COPY_BATCH:
-                    copy.upsert(collection, batch, wait=True)
-                    batch = []
-            if batch:
-                copy.upsert(collection, batch, wait=True)
-            copied = copy.count(collection, exact=True).count
-        finally:
-            copy.close()
+        if store.is_edge(source):
+            copied = _copy_edge_version(source, collection, partial)
+        else:
+            copied = _copy_points(source, collection, partial)
     if target.exists():
         shutil.rmtree(target)
     os.replace(partial, target)
@@ -79,6 +66,46 @@ def export_collection(settings: Settings, collection: str, target: Path) -> int:
         time.perf_counter() - started,
     )
     return copied
+
+
+def _copy_edge_version(source: EdgeStore, collection: str, partial: Path) -> int:
+    """A sealed edge version never changes: copy its shard directory as it is."""
+    from ragtune.index.edge import EdgeStore
+    from ragtune.index.files import copy_sparse_tree
+
+    copy = EdgeStore(store.edge_root(partial))
+    copy_sparse_tree(source.path(collection), copy.path(collection))
+    try:
+        return copy.count(collection).count
+    finally:
+        copy.close()
+
+
+def _copy_points(source: QdrantClient, collection: str, partial: Path) -> int:
+    """Copy a collection point by point into a new local-mode store (local mode, a server)."""
+    from qdrant_client import QdrantClient, models
+
+    params = source.get_collection(collection).config.params
+    copy = QdrantClient(path=str(partial))
+    try:
+        copy.create_collection(
+            collection,
+            vectors_config=params.vectors,
+            sparse_vectors_config=params.sparse_vectors,
+        )
+        batch: list[models.PointStruct] = []
+        for point in store.scroll_points(source, collection, with_vectors=True):
+            batch.append(
+                models.PointStruct(id=point.id, vector=point.vector, payload=point.payload)
+            )
+            if len(batch) == COPY_BATCH:
+                copy.upsert(collection, batch, wait=True)
+                batch = []
+        if batch:
+            copy.upsert(collection, batch, wait=True)
+        return copy.count(collection, exact=True).count
+    finally:
+        copy.close()
 
 
 def remove_export(project_dir: Path, release_id: str) -> None:

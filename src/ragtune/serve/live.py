@@ -47,7 +47,7 @@ class LoadedRelease:
 
 def load_release(settings: Settings, manifest: ReleaseManifest, embedder: Any) -> LoadedRelease:
     """Open the adapter version and the exported index a release names."""
-    from qdrant_client import QdrantClient
+    from ragtune.index import store
 
     index_dir = export_dir(settings.project_dir, manifest.release_id)
     if not index_dir.is_dir():
@@ -57,7 +57,7 @@ def load_release(settings: Settings, manifest: ReleaseManifest, embedder: Any) -
         )
     adapter = find_adapter(settings, manifest.adapter_version)
     generator = load_finetuned(adapter, settings.finetune.max_new_tokens)
-    client = QdrantClient(path=str(index_dir))
+    client = store.open_path(index_dir)
     retriever = Retriever(
         client, manifest.collection, embedder, settings.index.batch_size, settings.index.retrieval
     )

@@ -2,7 +2,7 @@
 
 ``mlflow models serve -m models:/ragtune-hybrid@champion`` answers questions with citations
 on any machine with ragtune installed: the model carries the adapter, the exported collection
-(a Qdrant local-mode folder) and, for a base that is not a packaged model, the base weights.
+(an edge shard or a Qdrant local-mode folder) and, for a base that is not a packaged model, the base weights.
 Packaged models (embedder, base) are found again by name, so no path of the training machine
 is needed at load time.
 """
@@ -35,9 +35,8 @@ class HybridModel(mlflow.pyfunc.PythonModel):
 
     def load_context(self, context: Any) -> None:
         """Open the index copy, load the embedder and the generator with its adapter."""
-        from qdrant_client import QdrantClient
-
         from ragtune.config import IndexConfig
+        from ragtune.index import store
         from ragtune.index.embed import load_embedder
         from ragtune.serve.answer import Generator, Retriever
         from ragtune.train.pyfunc import load_logged_generator
@@ -52,7 +51,7 @@ class HybridModel(mlflow.pyfunc.PythonModel):
         shutil.copytree(context.artifacts["index"], self._index_dir, dirs_exist_ok=True)
         (self._index_dir / ".lock").unlink(missing_ok=True)
         embedder = load_embedder(IndexConfig(embedding_model=config["embedding_model"]))
-        client = QdrantClient(path=str(self._index_dir))
+        client = store.open_path(self._index_dir)
         self.retriever = Retriever(client, config["collection"], embedder)
         self.k = int(config["k"])
 
