@@ -1,8 +1,8 @@
 """Register a release as one MLflow model, ``<registered_model>``'s hybrid twin.
 
 The generator version's adapter (and base, when it travelled with it) is copied from its logged
-model; the release's exported index is added beside it. Registered before any alias moves, so
-the commit step only moves pointers.
+model; the release's exported index is added beside it as one archive. Registered before any
+alias moves, so the commit step only moves pointers.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ragtune import tracking
 from ragtune.config import Settings
+from ragtune.index.files import pack_tree
 from ragtune.release.manifest import ReleaseManifest
 
 HYBRID_ARTIFACT_PATH = "hybrid"
@@ -32,7 +33,8 @@ def log_and_register_hybrid(settings: Settings, manifest: ReleaseManifest, index
         artifacts = {
             name: str(local / entry["path"]) for name, entry in flavor["artifacts"].items()
         }
-        artifacts["index"] = str(index_dir)
+        # One archive, not the directory: an edge shard is mostly preallocated zeros.
+        artifacts["index"] = str(pack_tree(index_dir, Path(scratch) / "index.tar.gz"))
         generator_config = flavor.get("config") or {}
         info = mlflow.pyfunc.log_model(
             name=HYBRID_ARTIFACT_PATH,

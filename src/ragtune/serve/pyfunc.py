@@ -38,6 +38,7 @@ class HybridModel(mlflow.pyfunc.PythonModel):
         from ragtune.config import IndexConfig
         from ragtune.index import store
         from ragtune.index.embed import load_embedder
+        from ragtune.index.files import unpack_sparse
         from ragtune.serve.answer import Generator, Retriever
         from ragtune.train.pyfunc import load_logged_generator
 
@@ -48,7 +49,11 @@ class HybridModel(mlflow.pyfunc.PythonModel):
         )
         # Local mode locks its folder; a private copy lets several processes load one model.
         self._index_dir = Path(tempfile.mkdtemp(prefix="ragtune-index-"))
-        shutil.copytree(context.artifacts["index"], self._index_dir, dirs_exist_ok=True)
+        logged = Path(context.artifacts["index"])
+        if logged.is_file():  # index.tar.gz (pack_tree)
+            unpack_sparse(logged, self._index_dir)
+        else:  # models logged before the index travelled as one archive
+            shutil.copytree(logged, self._index_dir, dirs_exist_ok=True)
         (self._index_dir / ".lock").unlink(missing_ok=True)
         embedder = load_embedder(IndexConfig(embedding_model=config["embedding_model"]))
         client = store.open_path(self._index_dir)
