@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from distributed import Client, LocalCluster
-from qdrant_client import QdrantClient
 
 from ragtune.config import IndexConfig, load_settings
 from ragtune.data.load import load_dataset
 from ragtune.data.schema import DOCS
 from ragtune.flows.dask_runner import refresh_on_dask
+from ragtune.index import store
 from ragtune.index.embed import embed_texts, load_embedder
 from ragtune.index.parallel import DaskEmbedder
 
@@ -45,9 +45,6 @@ def test_refresh_flow_on_a_dask_task_runner(demo_project) -> None:
     assert result["counts"]["chunks_embedded"] == result["counts"]["chunks_total"] > 0
     assert result["scores"]["recall_at_5"] > 0.5
     settings = load_settings(demo_project)
-    qdrant = QdrantClient(path=str(settings.path(settings.index.qdrant_path)))
-    try:
-        stored = qdrant.count(result["collection"], exact=True).count
-    finally:
-        qdrant.close()
+    with store.open_store(settings) as client:  # the configured engine (edge by default)
+        stored = client.count(result["collection"], exact=True).count
     assert stored == result["counts"]["chunks_total"]

@@ -1,4 +1,4 @@
-"""The refresh flow on a real DVC repo, Qdrant local mode and MLflow, under prefect_test_harness."""
+"""The refresh flow on a real DVC repo, the embedded Qdrant engine and MLflow, under prefect_test_harness."""
 
 from __future__ import annotations
 
@@ -6,23 +6,17 @@ import json
 
 import mlflow
 import pytest
-from qdrant_client import QdrantClient
 
 from ragtune.config import load_settings
 from ragtune.data.schema import DOCS
 from ragtune.flows.refresh_index import DEPLOYMENT_NAME, build_deployment, refresh_index_flow
+from ragtune.index import store
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("harness")]
 
 
-def _staging_target(settings) -> str:
-    client = QdrantClient(path=str(settings.path(settings.index.qdrant_path)))
-    try:
-        return {a.alias_name: a.collection_name for a in client.get_aliases().aliases}[
-            settings.index.staging_alias
-        ]
-    finally:
-        client.close()
+def _staging_target(settings) -> str | None:
+    return store.alias_target(settings, settings.index.staging_alias)
 
 
 def test_flow_snapshots_refreshes_evaluates_and_logs(dvc_project, capfd) -> None:
