@@ -124,9 +124,12 @@ def query_index(
         target = resolve(client, collection or config.staging_alias)
         embedder = None
         if dense:
-            with nullcontext() if show_progress else quiet_model_loading():
-                # A fresh process: the checked ONNX export embeds one question without torch.
-                embedder = load_query_embedder(settings) or load_embedder(config)
+            # A fresh process: the checked ONNX export embeds one question without importing
+            # torch or transformers (quiet_model_loading imports transformers: ~0.5 s).
+            embedder = load_query_embedder(settings)
+            if embedder is None:
+                with nullcontext() if show_progress else quiet_model_loading():
+                    embedder = load_embedder(config)
         return query_collection(
             client, target, embedder, [text], k or config.k, retrieval=config.retrieval
         )[0]
