@@ -102,11 +102,10 @@ def unpack_sparse(archive: Path, target: Path) -> None:
             if member.isdir():
                 destination.mkdir(parents=True, exist_ok=True)
                 continue
-            if not member.isfile():
+            reader = tar.extractfile(member) if member.isfile() else None
+            if reader is None:  # links and devices: a shard has none
                 continue
             destination.parent.mkdir(parents=True, exist_ok=True)
-            reader = tar.extractfile(member)
-            assert reader is not None  # a regular file always has a reader
             with open(destination, "wb") as writer:
                 while block := reader.read(ARCHIVE_BLOCK):
                     if block == zeros[: len(block)]:
