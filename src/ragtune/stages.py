@@ -139,17 +139,19 @@ def index_stage(
             revision=revision,
         )
         scores: dict[str, float] = {}
+        questions = [row["question"] for row in eval_questions(settings)]
         if not evaluate:
             evaluation = "skipped: turned off (--no-evaluate)"
-        elif not eval_questions(settings):
+        elif not questions:
             evaluation = f"skipped: {no_questions_reason(settings)}"
         else:
             scores = run_step("evaluate-retrieval", evaluate_retrieval, settings, result.collection)
             evaluation = f"scored on the '{settings.index.eval_split}' questions"
         if not scores:
             logger.warning("retrieval evaluation %s", evaluation)
-        questions = [row["question"] for row in eval_questions(settings)][:QUERY_MODEL_SAMPLES]
-        query_model = run_step("prepare-query-model", prepare_query_model, settings, questions)
+        query_model = run_step(
+            "prepare-query-model", prepare_query_model, settings, questions[:QUERY_MODEL_SAMPLES]
+        )
         logger.info("ONNX query model: %s", query_model)
         run_step(
             "log-index-build",

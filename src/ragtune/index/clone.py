@@ -26,6 +26,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ragtune.index import store
+
 if TYPE_CHECKING:
     from qdrant_client import QdrantClient
 
@@ -56,7 +58,7 @@ KNOWN_ATTRIBUTES = frozenset(
 
 def clone_collection(client: QdrantClient, source: str, target: str) -> bool:
     """Create ``target`` holding exactly the points of ``source``; False when not supported."""
-    if getattr(client, "engine", None) == "edge":  # a byte copy of the sealed shard directory
+    if store.is_edge(client):  # a byte copy of the sealed shard directory
         client.copy_collection(source, target)
         return True
     local = getattr(client, "_client", None)

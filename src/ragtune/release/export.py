@@ -1,11 +1,11 @@
 """A release's index as its own read-only store: what serving and the hybrid MLflow model open.
 
-Qdrant local mode lets one process open a store directory at a time. The serving process must
-keep answering while scheduled refreshes write ``index.qdrant_path``, so each release exports
-its collection, with the same vector configuration, into ``releases/index/<release_id>/``. Only
-the server (or the MLflow model, which carries the export as an artifact) opens that copy;
-refreshes, promotions and rollbacks never touch it. A release is rare, so the copy through
-Python here is paid once per release, never per refresh.
+The serving process must keep answering while scheduled refreshes write
+``index.qdrant_path``, and the MLflow model must carry its index, so each release exports its
+collection into ``releases/index/<release_id>/``: on edge a byte copy of the sealed shard
+directory, in local mode (one process per store folder) or from a server a point-by-point copy
+into a local-mode store of its own, paid once per release, never per refresh. Only the server
+(or the MLflow model) opens that copy; refreshes, promotions and rollbacks never touch it.
 """
 
 from __future__ import annotations
