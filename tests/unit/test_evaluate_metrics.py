@@ -117,3 +117,35 @@ def test_question_selection_keeps_a_share_of_changed_facts(tmp_path) -> None:
     assert [row["revision"] for row in mixed].count(2) == 3 and len(mixed) == 6
     assert [row["qa_id"] for row in mixed] == sorted(row["qa_id"] for row in mixed)  # file order
     assert evaluation_questions(settings, trained_revision=None) == plain
+
+
+def test_question_selection_spreads_over_kinds(tmp_path) -> None:
+    """A prepared QA file is grouped by kind; a small sample must still ask every kind."""
+    from ragtune.config import Settings
+    from ragtune.data.load import write_jsonl
+    from ragtune.evaluate.stage import evaluation_questions
+
+    kinds = ["glossary"] * 6 + ["policy"] * 3 + ["product"] * 8 + ["procedure"]
+    rows = [
+        {
+            "qa_id": f"qa-{i:02d}",
+            "question": f"Question {i}?",
+            "answer": f"Answer {i}.",
+            "doc_ids": [f"doc-{i}"],
+            "split": "test",
+            "kind": kind,
+            "revision": 1,
+        }
+        for i, kind in enumerate(kinds)
+    ]
+    settings = Settings()
+    settings.project_dir = tmp_path
+    write_jsonl(tmp_path / "data" / "prepared" / "qa.jsonl", rows)
+    picked = evaluation_questions(settings, max_questions=7)
+    assert [row["kind"] for row in picked].count("procedure") == 1
+    assert sorted(row["kind"] for row in picked) == sorted(
+        ["glossary", "glossary", "policy", "policy", "product", "product", "procedure"]
+    )
+    assert [row["qa_id"] for row in picked] == sorted(row["qa_id"] for row in picked)
+    assert evaluation_questions(settings, max_questions=7) == picked  # deterministic
+    assert len(evaluation_questions(settings, max_questions=100)) == len(rows)

@@ -41,3 +41,20 @@ def test_gguf_identity_changes_with_content(tmp_path: Path) -> None:
 def test_missing_base_model_names_the_setting(tmp_path: Path, name: str) -> None:
     with pytest.raises(FinetuneError, match=r"finetune\.base_model = .*(missing|unknown)"):
         resolve_base_model(name, tmp_path)
+
+
+def test_gguf_parsing_is_shared_inside_the_block_and_restored_after() -> None:
+    import gguf
+
+    from ragtune.train.model import _shared_gguf_parsing
+
+    reader, name_map = gguf.GGUFReader, gguf.get_tensor_name_map
+    arch = next(iter(gguf.MODEL_ARCH_NAMES))
+    with _shared_gguf_parsing():
+        assert gguf.get_tensor_name_map(arch, 2) is gguf.get_tensor_name_map(arch, 2)
+        assert gguf.GGUFReader is not reader
+    assert (gguf.GGUFReader, gguf.get_tensor_name_map) == (reader, name_map)
+    assert gguf.get_tensor_name_map(arch, 2) is not gguf.get_tensor_name_map(arch, 2)
+    with pytest.raises(RuntimeError), _shared_gguf_parsing():
+        raise RuntimeError("a failed conversion still restores gguf")
+    assert (gguf.GGUFReader, gguf.get_tensor_name_map) == (reader, name_map)

@@ -51,8 +51,10 @@ def evaluation_questions(
 ) -> list[dict]:
     """``evaluate.max_questions`` QA rows of ``evaluate.split``; error when there are none.
 
-    With ``evaluate.changed_share`` and a known training revision, up to that share comes
-    from facts newer than the training data, the rest in file order.
+    The rows are a deterministic sample spread over the question kinds (product, policy,
+    glossary, ...): a prepared QA file is grouped by kind, and its first rows alone would
+    measure one kind only. With ``evaluate.changed_share`` and a known training revision, up
+    to that share comes from facts newer than the training data. Returned in file order.
     """
     qa_path = settings.path(settings.prepare.prepared_dir) / QA.filename
     rows = load_dataset(QA, qa_path.parent)
@@ -69,14 +71,28 @@ def evaluation_questions(
             "to a split that has rows"
         )
     limit = max_questions or settings.evaluate.max_questions
-    if not settings.evaluate.changed_share or trained_revision is None:
-        return chosen[:limit]
-    changed = [row for row in chosen if row["revision"] > trained_revision]
-    changed = changed[: round(limit * settings.evaluate.changed_share)]
+    changed: list[dict] = []
+    if settings.evaluate.changed_share and trained_revision is not None:
+        newer = [row for row in chosen if row["revision"] > trained_revision]
+        changed = spread_over_kinds(newer, round(limit * settings.evaluate.changed_share))
     picked = {row["qa_id"] for row in changed}
-    rest = [row["qa_id"] for row in chosen if row["qa_id"] not in picked][: limit - len(changed)]
-    picked.update(rest)
+    rest = [row for row in chosen if row["qa_id"] not in picked]
+    picked.update(row["qa_id"] for row in spread_over_kinds(rest, limit - len(changed)))
     return [row for row in chosen if row["qa_id"] in picked]
+
+
+def spread_over_kinds(rows: list[dict], limit: int) -> list[dict]:
+    """Up to ``limit`` rows taken round-robin over their ``kind``, each kind in file order."""
+    by_kind: dict[str, list[dict]] = {}
+    for row in rows:
+        by_kind.setdefault(row.get("kind", ""), []).append(row)
+    queues = list(by_kind.values())
+    taken: list[dict] = []
+    depth = 0
+    while len(taken) < limit and any(depth < len(queue) for queue in queues):
+        taken.extend(queue[depth] for queue in queues if depth < len(queue))
+        depth += 1
+    return taken[:limit]
 
 
 def _run_tags(adapter: AdapterVersion, collection: str, questions: list[dict]) -> dict[str, str]:
