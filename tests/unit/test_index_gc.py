@@ -51,9 +51,9 @@ def test_forgetting_a_collection_drops_the_vectors_no_collection_uses(tmp_path) 
         manifest.record_collection(db, "old", "r1", {}, chunks("a", "b", "c"))
         manifest.record_collection(db, "new", "r2", {}, chunks("b", "c", "d"))
         for model in ("model-1", "model-2"):  # vectors of an earlier model are cached too
-            vectors = {h: np.full(2, 1.0, dtype=np.float32) for h in "abcde"}
+            vectors = {h: np.full(2, 1.0, dtype=np.float32) for h in "abcd"}
             manifest.store_vectors(db, model, vectors)
-        manifest.store_sparse(db, "bm25", {h: terms for h in "abcde"})
+        manifest.store_sparse(db, "bm25", {h: terms for h in "abcd"})
 
         manifest.forget_collections(db, ["old"])
 
@@ -61,3 +61,44 @@ def test_forgetting_a_collection_drops_the_vectors_no_collection_uses(tmp_path) 
             assert set(manifest.cached_vectors(db, model, "abcde")) == {"b", "c", "d"}
         assert set(manifest.cached_sparse(db, "bm25", "abcde")) == {"b", "c", "d"}
         assert manifest.recorded_collections(db) == {"new"}
+        # Texts are stored once per content hash; the dropped version's own text goes too.
+        assert [item.chunk.text for item in manifest.collection_chunks(db, "new")] == list("bcd")
+        assert [row[0] for row in db.execute("SELECT content_hash FROM texts ORDER BY 1")] == [
+            "b",
+            "c",
+            "d",
+        ]
+
+
+def test_a_manifest_with_text_in_chunk_rows_is_upgraded_in_place(tmp_path) -> None:
+    """Manifests written before the ``texts`` table keep every chunk and its text."""
+    import sqlite3
+
+    from ragtune.index import manifest
+
+    path = tmp_path / "manifest.sqlite"
+    with sqlite3.connect(path) as old:
+        old.executescript(
+            """
+            CREATE TABLE collections (name TEXT PRIMARY KEY, status TEXT NOT NULL,
+                data_revision TEXT NOT NULL, params TEXT NOT NULL, created_at REAL NOT NULL);
+            CREATE TABLE chunks (collection TEXT NOT NULL, chunk_id TEXT NOT NULL,
+                doc_id TEXT NOT NULL, position INTEGER NOT NULL, content_hash TEXT NOT NULL,
+                doc_hash TEXT NOT NULL, title TEXT NOT NULL, source TEXT NOT NULL,
+                text TEXT NOT NULL, PRIMARY KEY (collection, chunk_id));
+            INSERT INTO collections VALUES ('v1', 'complete', 'r1', '{}', 0);
+            INSERT INTO chunks VALUES ('v1', 'c0', 'doc', 0, 'h0', 'dh', 'T', 's', 'first text');
+            INSERT INTO chunks VALUES ('v1', 'c1', 'doc', 1, 'h1', 'dh', 'T', 's', 'second');
+            """
+        )
+    old.close()
+    for _ in range(2):  # the second open finds nothing left to move
+        with manifest.open_manifest(path) as db:
+            chunks = manifest.collection_chunks(db, "v1")
+            assert [(i.chunk.chunk_id, i.chunk.text) for i in chunks] == [
+                ("c0", "first text"),
+                ("c1", "second"),
+            ]
+            assert manifest.doc_hashes(db, "v1") == {"doc": "dh"}
+            columns = {row[1] for row in db.execute("PRAGMA table_info(chunks)")}
+            assert "text" not in columns
