@@ -25,6 +25,8 @@ RRF_K = 60
 """Reciprocal rank fusion constant (Cormack et al. 2009): score = sum 1 / (60 + rank)."""
 PREFETCH_MIN = 50
 """Candidates each retriever hands to the fusion, at least."""
+TIE_MARGIN = 10
+"""Points fetched beyond ``limit`` so that ties at the cut are broken by id, not by chance."""
 
 
 def has_sparse(client: QdrantClient, collection: str) -> bool:
@@ -95,6 +97,29 @@ def search(
     query). Collections built before sparse vectors existed hold one unnamed dense vector: a
     release may pin one, so they are searched dense-only, with a warning when more was asked.
     """
+    found = _search(client, collection, retrieval, dense, sparse, limit + TIE_MARGIN)
+    return [_break_ties(points)[:limit] for points in found]
+
+
+def _break_ties(points: list[Any]) -> list[Any]:
+    """Points by descending score, equal scores by point id.
+
+    RRF scores tie exactly (ranks 1 and 2 score the same as ranks 2 and 1), and the engine
+    orders tied points differently from one process to the next (hash-map order), which made
+    the same index score a different MRR on each run.
+    """
+    return sorted(points, key=lambda point: (-point.score, str(point.id)))
+
+
+def _search(
+    client: QdrantClient,
+    collection: str,
+    retrieval: str,
+    dense: np.ndarray | None,
+    sparse: Sequence[SparseVector] | None,
+    limit: int,
+) -> list[list[Any]]:
+    """:func:`search` as the engine answers it (ties in the engine's order)."""
     queries = len(dense) if dense is not None else len(sparse or [])
 
     def each(build: Any) -> list[Any]:
