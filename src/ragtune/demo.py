@@ -68,6 +68,9 @@ def run_demo(settings: Settings, echo: Callable[[str], None]) -> None:
         titles = {hit.doc_id: hit.title for hit in answered.passages}
         for doc_id in answered.cited_doc_ids:
             echo(f"  cites [doc:{doc_id}] {titles.get(doc_id, '(not among the passages)')}")
+        if not answered.cited_doc_ids:
+            echo("  (no [doc:ID] citation in this answer: the 135M demo model often leaves it out)")
+        echo(f"  passages it was given: {', '.join(titles)}")
     echo("\n| stage | seconds |\n|---|---|")
     for name, value in seconds.items():
         echo(f"| {name} | {value:.1f} |")
