@@ -5,7 +5,7 @@ as a plain Hugging Face directory under ``finetune.base_cache_dir``, keyed by th
 identity (name, size, and a hash of its head and tail), so later loads take well under a second.
 Transformers parses the GGUF header three times (tokenizer, config, weights) and rebuilds gguf's
 tensor-name map once per tensor: ~37 s for SmolLM2-135M on 2 cores. ``_shared_gguf_parsing``
-lets the three reads share one parsed header and the name map be built once: ~8 s.
+lets the three reads share one parsed header and the name map be built once: ~15 s.
 The packaged model is located with ``find_spec`` without importing its package: its
 ``__init__`` needs the ``llm`` CLI, which we never use.
 """
