@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from ragtune.index.search import _break_ties
+from ragtune.index.search import _top
 
 
 def test_equal_scores_are_ordered_by_id_and_higher_scores_come_first() -> None:
@@ -14,6 +14,7 @@ def test_equal_scores_are_ordered_by_id_and_higher_scores_come_first() -> None:
         SimpleNamespace(id="z", score=0.5),
         SimpleNamespace(id="a", score=0.5),
     ]
-    ordered = [point.id for point in _break_ties(points)]
-    assert ordered == ["b", "a", "c", "z"]
-    assert [point.id for point in _break_ties(list(reversed(points)))] == ordered
+    ordered = [[point.id for point in found] for found in _top([points], 3)]
+    assert ordered == [["b", "a", "c"]]
+    again = [[point.id for point in found] for found in _top([list(reversed(points))], 3)]
+    assert again == ordered

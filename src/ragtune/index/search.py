@@ -97,30 +97,8 @@ def search(
     query). Collections built before sparse vectors existed hold one unnamed dense vector: a
     release may pin one, so they are searched dense-only, with a warning when more was asked.
     """
-    found = _search(client, collection, retrieval, dense, sparse, limit + TIE_MARGIN)
-    return [_break_ties(points)[:limit] for points in found]
-
-
-def _break_ties(points: list[Any]) -> list[Any]:
-    """Points by descending score, equal scores by point id.
-
-    RRF scores tie exactly (ranks 1 and 2 score the same as ranks 2 and 1), and the engine
-    orders tied points differently from one process to the next (hash-map order), which made
-    the same index score a different MRR on each run.
-    """
-    return sorted(points, key=lambda point: (-point.score, str(point.id)))
-
-
-def _search(
-    client: QdrantClient,
-    collection: str,
-    retrieval: str,
-    dense: np.ndarray | None,
-    sparse: Sequence[SparseVector] | None,
-    limit: int,
-) -> list[list[Any]]:
-    """:func:`search` as the engine answers it (ties in the engine's order)."""
     queries = len(dense) if dense is not None else len(sparse or [])
+    fetch = limit + TIE_MARGIN  # ties at the cut are broken by id (``_top``), not by chance
 
     def each(build: Any) -> list[Any]:
         """One request per query, from its dense row and its sparse item (where given)."""
@@ -129,13 +107,13 @@ def _search(
                 retrieval,
                 dense[i] if dense is not None else None,
                 sparse[i] if sparse is not None else None,
-                limit,
+                fetch,
             )
             for i in range(queries)
         ]
 
     if is_edge(client):  # every edge version holds both vectors; qdrant_client is not imported
-        return client.query_batch(collection, each(_edge_request))
+        return _top(client.query_batch(collection, each(_edge_request)), limit)
     from qdrant_client import models
 
     if has_sparse(client, collection):
@@ -144,7 +122,7 @@ def _search(
         if retrieval != "dense":
             logger.warning("%s has no sparse vectors; searching it dense-only", collection)
         requests = [
-            models.QueryRequest(query=v.tolist(), limit=limit, with_payload=True) for v in dense
+            models.QueryRequest(query=v.tolist(), limit=fetch, with_payload=True) for v in dense
         ]
     else:
         raise RetrievalIndexError(
@@ -152,4 +130,14 @@ def _search(
             "run `ragtune index refresh` to rebuild it, or set index.retrieval: dense"
         )
     responses = client.query_batch_points(collection, requests=requests)
-    return [response.points for response in responses]
+    return _top([response.points for response in responses], limit)
+
+
+def _top(found: list[list[Any]], limit: int) -> list[list[Any]]:
+    """The first ``limit`` points of each list, by descending score, equal scores by point id.
+
+    RRF scores tie exactly (ranks 1 and 2 score the same as ranks 2 and 1), and the engine
+    orders tied points differently from one process to the next (hash-map order), which made
+    the same index score a different MRR on each run.
+    """
+    return [sorted(points, key=lambda p: (-p.score, str(p.id)))[:limit] for points in found]
