@@ -28,9 +28,9 @@ def ask_live_release(settings: Settings, question: str) -> Any:
     embedder = load_embedder(settings.index)
     release = load_release(settings, manifest, embedder)
     try:
-        return manifest, answer([question], release.generator, release.retriever, settings.index.k)[
-            0
-        ]
+        # evaluate.k passages: what the release was evaluated and gated with.
+        k = settings.evaluate.k
+        return manifest, answer([question], release.generator, release.retriever, k)[0]
     finally:
         release.close()
 
@@ -70,6 +70,10 @@ def run_demo(settings: Settings, echo: Callable[[str], None]) -> None:
             echo(f"  cites [doc:{doc_id}] {titles.get(doc_id, '(not among the passages)')}")
         if not answered.cited_doc_ids:
             echo("  (no [doc:ID] citation in this answer: the 135M demo model often leaves it out)")
+        elif not set(answered.cited_doc_ids) & set(held_out["doc_ids"]):
+            echo(
+                "  (not the expected source: the 135M demo model often cites a neighbouring passage)"
+            )
         echo(f"  passages it was given: {', '.join(titles)}")
     echo("\n| stage | seconds |\n|---|---|")
     for name, value in seconds.items():

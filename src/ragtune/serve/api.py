@@ -28,7 +28,12 @@ class AskRequest(BaseModel):
     """A question and, optionally, how many chunks to retrieve for it."""
 
     question: str = Field(description="The question, at most 2,000 characters.")
-    k: int | None = Field(None, ge=1, le=MAX_K, description="Chunks to retrieve (default index.k).")
+    k: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_K,
+        description="Chunks to retrieve (default evaluate.k, as the release was gated).",
+    )
 
 
 class Citation(BaseModel):
@@ -114,7 +119,7 @@ def create_app(settings: Settings, live: LiveRelease | None = None) -> FastAPI:
             question = check_question(request.question)
         except EvaluationError as exc:
             raise HTTPException(status_code=422, detail=str(exc)) from None
-        k = request.k or settings.index.k
+        k = request.k or settings.evaluate.k
         answered = await asyncio.wrap_future(batcher.submit(question, k))
         result = answered.answer
         return AskResponse(
