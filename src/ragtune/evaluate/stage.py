@@ -8,6 +8,7 @@ exception marks it FAILED and writes no reports.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from dataclasses import dataclass, field
@@ -86,13 +87,8 @@ def spread_over_kinds(rows: list[dict], limit: int) -> list[dict]:
     by_kind: dict[str, list[dict]] = {}
     for row in rows:
         by_kind.setdefault(row.get("kind", ""), []).append(row)
-    queues = list(by_kind.values())
-    taken: list[dict] = []
-    depth = 0
-    while len(taken) < limit and any(depth < len(queue) for queue in queues):
-        taken.extend(queue[depth] for queue in queues if depth < len(queue))
-        depth += 1
-    return taken[:limit]
+    layers = itertools.zip_longest(*by_kind.values())  # the 1st of each kind, then the 2nd, ...
+    return [row for layer in layers for row in layer if row is not None][:limit]
 
 
 def _run_tags(adapter: AdapterVersion, collection: str, questions: list[dict]) -> dict[str, str]:
