@@ -1,4 +1,4 @@
-"""The refresh plan: which docs are re-chunked, which chunks are kept, and the counts."""
+"""The refresh plan: which docs are re-chunked, which chunks are read, and the counts."""
 
 from __future__ import annotations
 
@@ -32,7 +32,19 @@ def doc(doc_id: str, text: str, title: str = "T") -> dict:
 
 
 def build(docs: list[dict]) -> list[IndexedChunk]:
-    return plan_refresh(docs, [], sentence_chunker).chunks
+    return plan_against(docs, [], sentence_chunker).fresh
+
+
+def plan_against(docs: list[dict], previous: list[IndexedChunk], chunker, read=None):
+    """Plan against a previous version holding ``previous``; ``read`` collects the doc ids read."""
+    hashes = {item.chunk.doc_id: item.doc_hash for item in previous}
+
+    def chunks_of(doc_ids):
+        if read is not None:
+            read.extend(doc_ids)
+        return [item for item in previous if item.chunk.doc_id in set(doc_ids)]
+
+    return plan_refresh(docs, hashes, chunks_of, len(previous), chunker)
 
 
 class CountingChunker:
@@ -45,7 +57,7 @@ class CountingChunker:
 
 
 def test_first_build_chunks_everything() -> None:
-    plan = plan_refresh([doc("a", "One. Two"), doc("b", "Three")], [], sentence_chunker)
+    plan = plan_against([doc("a", "One. Two"), doc("b", "Three")], [], sentence_chunker)
     assert plan.counts["docs_added"] == 2 and plan.counts["chunks_added"] == 3
     assert plan.counts["chunks_deleted"] == 0 and plan.counts["chunks_unchanged"] == 0
 
@@ -65,9 +77,11 @@ def test_edit_delete_rename_add() -> None:
         doc("e", "New"),
     ]
     chunker = CountingChunker()
-    plan = plan_refresh(after, previous, chunker)
+    read: list[str] = []
+    plan = plan_against(after, previous, chunker, read)
 
     assert sorted(chunker.seen) == ["a", "c2", "e"]  # unchanged "d" is not re-chunked
+    assert sorted(read) == ["a", "b", "c"]  # nor are its previous chunks read
     counts = plan.counts
     assert (counts["docs_added"], counts["docs_updated"], counts["docs_deleted"]) == (2, 1, 2)
     assert (counts["docs_renamed"], counts["docs_unchanged"]) == (1, 1)
@@ -75,33 +89,32 @@ def test_edit_delete_rename_add() -> None:
     assert counts["chunks_unchanged"] == 3
     assert counts["chunks_added"] == 1 + 2 + 1
     assert counts["chunks_deleted"] == 1 + 1 + 2
-    doc_ids = {item.chunk.doc_id for item in plan.chunks}
-    assert doc_ids == {"a", "c2", "d", "e"}
-    texts = {item.chunk.text for item in plan.chunks if item.chunk.doc_id == "a"}
+    assert plan.docs == {d["doc_id"]: doc_hash(d) for d in after}
+    assert plan.chunk_count == counts["chunks_total"] == 3 + 2 + 1 + 1
+    texts = {item.chunk.text for item in plan.fresh if item.chunk.doc_id == "a"}
     assert texts == {"One", "Two", "Four"}
-    assert all(
-        item.doc_hash == doc_hash(next(d for d in after if d["doc_id"] == item.chunk.doc_id))
-        for item in plan.chunks
-    )
+    assert {item.chunk.doc_id for item in plan.gone} == {"a", "b", "c"}
+    assert all(item.doc_hash == plan.docs[item.chunk.doc_id] for item in plan.fresh)
 
 
 def test_title_change_rechunks_doc_but_keeps_chunk_ids() -> None:
     previous = build([doc("a", "One. Two", title="Old")])
     chunker = CountingChunker()
-    plan = plan_refresh([doc("a", "One. Two", title="New")], previous, chunker)
+    plan = plan_against([doc("a", "One. Two", title="New")], previous, chunker)
     assert chunker.seen == ["a"]
     assert plan.counts["docs_updated"] == 1 and plan.counts["chunks_unchanged"] == 2
 
 
 def test_identical_text_in_two_docs_never_collides() -> None:
-    plan = plan_refresh([doc("a", "Twin text"), doc("b", "Twin text")], [], sentence_chunker)
-    ids = [item.chunk.chunk_id for item in plan.chunks]
+    plan = plan_against([doc("a", "Twin text"), doc("b", "Twin text")], [], sentence_chunker)
+    ids = [item.chunk.chunk_id for item in plan.fresh]
     assert len(set(ids)) == 2 and plan.counts["chunks_total"] == 2
 
 
 def test_nothing_changed_chunks_nothing() -> None:
     docs = [doc("a", "One. Two"), doc("b", "Three")]
     chunker = CountingChunker()
-    plan = plan_refresh(docs, build(docs), chunker)
-    assert chunker.seen == []
+    read: list[str] = []
+    plan = plan_against(docs, build(docs), chunker, read)
+    assert chunker.seen == [] and read == []
     assert plan.counts["chunks_unchanged"] == 3 and plan.counts["chunks_added"] == 0

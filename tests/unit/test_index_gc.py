@@ -41,9 +41,9 @@ def test_forgetting_a_collection_drops_the_vectors_no_collection_uses(tmp_path) 
     from ragtune.index.sparse import SparseVector
 
     def chunks(*hashes: str) -> list[manifest.IndexedChunk]:
-        return [
-            manifest.IndexedChunk(Chunk(f"id-{h}", "doc", i, h, h, "title", "src"), "doc-hash")
-            for i, h in enumerate(hashes)
+        return [  # a document per chunk, its hash the text's: versions share unchanged docs
+            manifest.IndexedChunk(Chunk(f"id-{h}", f"doc-{h}", 0, h, h, "title", "src"), h)
+            for h in hashes
         ]
 
     terms = SparseVector(np.array([1], dtype=np.uint32), np.array([1.0], dtype=np.float32))
@@ -71,7 +71,7 @@ def test_forgetting_a_collection_drops_the_vectors_no_collection_uses(tmp_path) 
 
 
 def test_a_manifest_with_text_in_chunk_rows_is_upgraded_in_place(tmp_path) -> None:
-    """Manifests written before the ``texts`` table keep every chunk and its text."""
+    """Manifests of a row per chunk and version (text inline) keep every chunk and its text."""
     import sqlite3
 
     from ragtune.index import manifest
@@ -100,5 +100,64 @@ def test_a_manifest_with_text_in_chunk_rows_is_upgraded_in_place(tmp_path) -> No
                 ("c1", "second"),
             ]
             assert manifest.doc_hashes(db, "v1") == {"doc": "dh"}
-            columns = {row[1] for row in db.execute("PRAGMA table_info(chunks)")}
-            assert "text" not in columns
+            assert manifest.collection_info(db, "v1")["chunks"] == 2
+            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+            assert "chunks" not in tables and "doc_chunks" in tables
+
+
+def test_a_manifest_of_chunk_rows_per_version_becomes_document_maps(tmp_path) -> None:
+    """The layout before document maps (chunk rows per version, texts apart) is upgraded.
+
+    Versions share the rows of documents they hold unchanged, and forgetting one keeps them.
+    """
+    import sqlite3
+
+    from ragtune.index import manifest
+
+    path = tmp_path / "manifest.sqlite"
+    params = json.dumps({"chunk_size": 64})
+    with sqlite3.connect(path) as old:
+        old.executescript(
+            """
+            CREATE TABLE collections (name TEXT PRIMARY KEY, status TEXT NOT NULL,
+                data_revision TEXT NOT NULL, params TEXT NOT NULL, created_at REAL NOT NULL);
+            CREATE TABLE chunks (collection TEXT NOT NULL, chunk_id TEXT NOT NULL,
+                doc_id TEXT NOT NULL, position INTEGER NOT NULL, content_hash TEXT NOT NULL,
+                doc_hash TEXT NOT NULL, title TEXT NOT NULL, source TEXT NOT NULL,
+                PRIMARY KEY (collection, chunk_id));
+            CREATE TABLE texts (content_hash TEXT PRIMARY KEY, text TEXT NOT NULL);
+            INSERT INTO texts VALUES ('h0', 'kept'), ('h1', 'old'), ('h2', 'new');
+            INSERT INTO chunks VALUES ('v1', 'c0', 'a', 0, 'h0', 'a1', 'T', 's');
+            INSERT INTO chunks VALUES ('v1', 'c1', 'b', 0, 'h1', 'b1', 'T', 's');
+            INSERT INTO chunks VALUES ('v2', 'c0', 'a', 0, 'h0', 'a1', 'T', 's');
+            INSERT INTO chunks VALUES ('v2', 'c2', 'b', 0, 'h2', 'b2', 'T', 's');
+            """
+        )
+        for name in ("v1", "v2"):
+            old.execute("INSERT INTO collections VALUES (?, 'complete', 'r', ?, 0)", (name, params))
+    old.close()
+    with manifest.open_manifest(path) as db:
+        assert manifest.doc_hashes(db, "v1") == {"a": "a1", "b": "b1"}
+        assert [i.chunk.text for i in manifest.collection_chunks(db, "v2")] == ["kept", "new"]
+        assert [i.chunk.text for i in manifest.docs_chunks(db, "v1", ["b", "zz"])] == ["old"]
+        assert db.execute("SELECT COUNT(*) FROM doc_chunks").fetchone()[0] == 3
+        manifest.forget_collections(db, ["v1"])
+        assert [i.chunk.text for i in manifest.collection_chunks(db, "v2")] == ["kept", "new"]
+        texts = [row[0] for row in db.execute("SELECT text FROM texts ORDER BY 1")]
+        assert texts == ["kept", "new"]
+
+
+def test_recovered_versions_of_one_document_never_share_rows(tmp_path) -> None:
+    """Chunks read back from the engine have no doc hash; each content gets its own key."""
+    from ragtune.index import manifest
+    from ragtune.index.chunk import Chunk
+
+    def recovered(text: str) -> list[manifest.IndexedChunk]:
+        return [manifest.IndexedChunk(Chunk(f"id-{text}", "doc", 0, text, text), "")]
+
+    with manifest.open_manifest(tmp_path / "manifest.sqlite") as db:
+        manifest.record_collection(db, "one", "recovered", {}, recovered("first"))
+        manifest.record_collection(db, "two", "recovered", {}, recovered("second"))
+        assert [i.chunk.text for i in manifest.collection_chunks(db, "one")] == ["first"]
+        assert [i.chunk.text for i in manifest.collection_chunks(db, "two")] == ["second"]
+        assert manifest.doc_hashes(db, "one") != manifest.doc_hashes(db, "two")

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
     from ragtune.config import Settings
-    from ragtune.index.manifest import IndexedChunk
+    from ragtune.index.diff import RefreshPlan
     from ragtune.index.refresh import PhaseTimer
 
 
@@ -32,7 +32,7 @@ def build_collection(
     client: QdrantClient,
     db: sqlite3.Connection,
     name: str,
-    chunks: list[IndexedChunk],
+    plan: RefreshPlan,
     previous: str | None,
     revision: str,
     params: dict[str, Any],
@@ -40,33 +40,34 @@ def build_collection(
     embedder: SentenceTransformer | None,
     show_progress: bool,
     timer: PhaseTimer,
-    previous_chunks: list[IndexedChunk] | None = None,
 ) -> dict[str, int]:
-    """Fill the new collection with ``chunks``; return counts (embedded, reused, written).
+    """Fill the new collection as ``plan`` says; return counts (embedded, reused, written).
 
     It starts as a copy of the previous collection where the engine can copy without Python
-    touching every point (see :mod:`ragtune.index.clone`); then only the points that went away
-    are deleted and only new or changed chunks are written. Otherwise it starts empty and every
-    chunk is written. Vectors come from the cache by content hash; cached points are written in
-    a worker thread while the main thread embeds the texts never seen before.
-    ``previous_chunks``: the previous collection's manifest rows, when the caller read them.
+    touching every point (see :mod:`ragtune.index.clone`); then only the points of changed and
+    deleted documents are deleted and only their new chunks written. Otherwise it starts empty
+    and every chunk is written. Vectors come from the cache by content hash; cached points are
+    written in a worker thread while the main thread embeds the texts never seen before.
     """
     model_key = settings.index.embedding_model
-    with timer.phase("manifest"):  # every chunk of the version, as rows (grows with the corpus)
-        manifest.record_collection(db, name, revision, params, chunks)
+    with timer.phase("manifest"):  # the document map, and the rows of changed documents
+        manifest.record_version(db, name, revision, params, plan.docs, plan.fresh, plan.chunk_count)
     with timer.phase("copy"):
-        base = _start_from_previous(client, db, previous, name, params, previous_chunks)
-        wanted = {item.chunk.chunk_id: item.chunk for item in chunks}
-        if base is not None:
-            store.delete_points(client, name, [i for i in base if i not in wanted])
-        # Chunk equality covers id, text, title, source and position, so a changed payload
-        # is rewritten even when its id (doc, position, text hash) stayed the same.
-        to_write = [c for c in wanted.values() if base is None or base.get(c.chunk_id) != c]
+        copied = _start_from_previous(client, db, previous, name, params)
+        if copied:
+            # Chunk equality covers id, text, title, source and position, so a changed
+            # payload is rewritten even when its id (doc, position, text hash) stayed the same.
+            before = {item.chunk.chunk_id: item.chunk for item in plan.gone}
+            after = {item.chunk.chunk_id: item.chunk for item in plan.fresh}
+            store.delete_points(client, name, [i for i in before if i not in after])
+            to_write = [c for c in after.values() if before.get(c.chunk_id) != c]
+        else:
+            to_write = [item.chunk for item in manifest.collection_chunks(db, name)]
     cache = manifest.cached_vectors(db, model_key, (c.content_hash for c in to_write))
     terms = _sparse_vectors(db, to_write)
     missing = {c.content_hash: c.text for c in to_write if c.content_hash not in cache}
     model = (embedder or load_embedder(settings.index)) if missing else None
-    if base is None:
+    if not copied:
         dimension = model.get_embedding_dimension() if model else len(next(iter(cache.values())))
         store.create_collection(client, name, dimension)
     carried = [c for c in to_write if c.content_hash in cache]
@@ -106,9 +107,9 @@ def build_collection(
         manifest.mark_complete(db, name)
     return {
         "chunks_embedded": len(missing),
-        "chunks_reused": len(chunks) - len(fresh),
+        "chunks_reused": plan.chunk_count - len(fresh),
         "points_written": len(to_write),
-        "points_copied_by_engine": 0 if base is None else len(chunks) - len(to_write),
+        "points_copied_by_engine": plan.chunk_count - len(to_write) if copied else 0,
     }
 
 
@@ -118,25 +119,22 @@ def _start_from_previous(
     previous: str | None,
     name: str,
     params: dict[str, Any],
-    previous_chunks: list[IndexedChunk] | None,
-) -> dict[str, Chunk] | None:
-    """Copy the previous collection into ``name``; its chunks by id, or None when not copied.
+) -> bool:
+    """Copy the previous collection into ``name``; False when it cannot be the starting point.
 
     Only a complete collection built with these same params qualifies: its points then carry
     exactly the payload and both vectors this build would write for the same chunk.
     """
     if previous is None:
-        return None
+        return False
     info = manifest.collection_info(db, previous)
     if info is None or info["status"] != "complete" or info["params"] != params:
-        return None
+        return False
     if not clone_collection(client, previous, name):
-        return None
+        return False
     if store.is_local(client):
         store.skip_local_fsync(client, name)
-    if previous_chunks is None:
-        previous_chunks = manifest.collection_chunks(db, previous)
-    return {item.chunk.chunk_id: item.chunk for item in previous_chunks}
+    return True
 
 
 def _sparse_vectors(db: sqlite3.Connection, chunks: list[Chunk]) -> dict[str, sparse.SparseVector]:

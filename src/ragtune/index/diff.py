@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,54 +22,64 @@ def doc_hash(doc: dict[str, Any]) -> str:
 
 @dataclass
 class RefreshPlan:
-    """The chunks the new collection will hold, and how they relate to the previous one."""
+    """How the new version differs from the previous one, document by document.
 
-    chunks: list[IndexedChunk]
+    Only changed documents are chunked and looked at: unchanged ones stay as the previous
+    version holds them, in the engine and in the manifest.
+    """
+
+    docs: dict[str, str]
+    """doc_id → doc_hash of every document of the new version."""
+    fresh: list[IndexedChunk]
+    """Chunks of new and changed documents."""
+    gone: list[IndexedChunk]
+    """The previous version's chunks of changed and deleted documents."""
+    chunk_count: int
     counts: dict[str, int] = field(default_factory=dict)
 
 
 def plan_refresh(
     docs: Sequence[dict[str, Any]],
-    previous: Sequence[IndexedChunk],
+    previous_hash: dict[str, str],
+    previous_chunks_of: Callable[[Sequence[str]], Sequence[IndexedChunk]],
+    previous_count: int,
     chunker: Chunker,
     current_hash: dict[str, str] | None = None,
 ) -> RefreshPlan:
-    """Keep the chunks of unchanged docs as they are; chunk only new and changed docs.
+    """Chunk only new and changed docs; read the previous chunks only of changed and deleted ones.
 
-    ``current_hash``: doc_id → :func:`doc_hash` of ``docs``, when the caller has it already.
+    ``previous_hash``: doc_id → doc_hash of the previous version ("" for a document to re-chunk
+    whatever its hash); ``previous_chunks_of(doc_ids)``: its chunks of those documents;
+    ``previous_count``: how many chunks it holds. ``current_hash``: doc_id → :func:`doc_hash` of
+    ``docs``, when the caller has it already.
     """
-    previous_by_doc: dict[str, list[IndexedChunk]] = defaultdict(list)
-    for item in previous:
-        previous_by_doc[item.chunk.doc_id].append(item)
-    previous_hash = {doc_id: items[0].doc_hash for doc_id, items in previous_by_doc.items()}
     if current_hash is None:
         current_hash = {str(doc["doc_id"]): doc_hash(doc) for doc in docs}
-
-    unchanged = [d for d, h in current_hash.items() if previous_hash.get(d) == h]
     to_chunk = [
         doc
         for doc in docs
         if previous_hash.get(str(doc["doc_id"])) != current_hash[str(doc["doc_id"])]
     ]
-    kept = [item for doc_id in unchanged for item in previous_by_doc[doc_id]]
+    changed = {str(doc["doc_id"]) for doc in to_chunk}
+    deleted_docs = previous_hash.keys() - current_hash.keys()
+    gone = list(previous_chunks_of(sorted((changed & previous_hash.keys()) | deleted_docs)))
     fresh = [IndexedChunk(chunk, current_hash[chunk.doc_id]) for chunk in chunker(to_chunk)]
-    chunks = sorted(kept + fresh, key=lambda item: (item.chunk.doc_id, item.chunk.position))
 
-    added_docs = set(current_hash) - set(previous_hash)
-    deleted_docs = set(previous_hash) - set(current_hash)
+    added_docs = current_hash.keys() - previous_hash.keys()
     deleted_hashes = {previous_hash[d] for d in deleted_docs}
-    old_ids = {item.chunk.chunk_id for item in previous}
-    new_ids = {item.chunk.chunk_id for item in chunks}
+    gone_ids = {item.chunk.chunk_id for item in gone}
+    fresh_ids = {item.chunk.chunk_id for item in fresh}
+    chunk_count = previous_count - len(gone) + len(fresh)
     counts = {
         "docs_total": len(current_hash),
         "docs_added": len(added_docs),
-        "docs_updated": len(set(current_hash) & set(previous_hash)) - len(unchanged),
+        "docs_updated": len(changed) - len(added_docs),
         "docs_deleted": len(deleted_docs),
         "docs_renamed": sum(1 for d in added_docs if current_hash[d] in deleted_hashes),
-        "docs_unchanged": len(unchanged),
-        "chunks_total": len(new_ids),
-        "chunks_added": len(new_ids - old_ids),
-        "chunks_deleted": len(old_ids - new_ids),
-        "chunks_unchanged": len(new_ids & old_ids),
+        "docs_unchanged": len(current_hash) - len(changed),
+        "chunks_total": chunk_count,
+        "chunks_added": len(fresh_ids - gone_ids),
+        "chunks_deleted": len(gone_ids - fresh_ids),
+        "chunks_unchanged": chunk_count - len(fresh_ids - gone_ids),
     }
-    return RefreshPlan(chunks=chunks, counts=counts)
+    return RefreshPlan(dict(current_hash), fresh, gone, chunk_count, counts)

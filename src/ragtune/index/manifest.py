@@ -1,19 +1,27 @@
-"""The index manifest: what each collection holds, and a vector cache keyed by content hash.
+"""The index manifest: what each version holds, and vector caches keyed by content hash.
 
-sqlite beside the data, not JSON: one refresh reads and writes ~10,000 rows in a few ms.
-A chunk's text is stored once per content hash (``texts``), not once per version: every kept
-version lists nearly the same chunks, and repeating their text made each version's rows ~7x
-larger (250 MB for three versions of 20,000 docs) and dropping a version cost a second.
-A collection is recorded as ``building`` before its points are written and ``complete``
-after, so a killed refresh leaves an orphan that the next run recognises and deletes.
+sqlite beside the data, not JSON. A refresh writes only what changed, not the whole corpus:
+
+- a version (``collections`` row) is its status, data revision, params, chunk count and its
+  document map ``doc_id → doc_hash`` (one JSON value: 20,000 docs read or write in ~10 ms);
+- a document's chunks (``doc_chunks``) are stored once per (doc id, doc hash, chunking), and
+  shared by every version that holds that document unchanged;
+- a chunk's text (``texts``) once per content hash.
+
+So a refresh that edits 10 documents adds 10 documents' rows and one map, whatever the corpus
+size, and dropping a version deletes only the documents no other version holds.
+A version is recorded as ``building`` before its points are written and ``complete`` after,
+so a killed refresh leaves an orphan that the next run recognises and deletes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,12 +38,14 @@ LOOKUP_BATCH = 500
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS collections (
     name TEXT PRIMARY KEY, status TEXT NOT NULL, data_revision TEXT NOT NULL,
-    params TEXT NOT NULL, created_at REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS chunks (
-    collection TEXT NOT NULL, chunk_id TEXT NOT NULL, doc_id TEXT NOT NULL,
-    position INTEGER NOT NULL, content_hash TEXT NOT NULL, doc_hash TEXT NOT NULL,
+    params TEXT NOT NULL, created_at REAL NOT NULL,
+    docs TEXT NOT NULL DEFAULT '{}', chunk_count INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS doc_chunks (
+    doc_id TEXT NOT NULL, doc_hash TEXT NOT NULL, chunking TEXT NOT NULL,
+    position INTEGER NOT NULL, chunk_id TEXT NOT NULL, content_hash TEXT NOT NULL,
     title TEXT NOT NULL, source TEXT NOT NULL,
-    PRIMARY KEY (collection, chunk_id));
+    PRIMARY KEY (doc_id, doc_hash, chunking, position)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS doc_chunks_by_content ON doc_chunks (content_hash);
 CREATE TABLE IF NOT EXISTS texts (content_hash TEXT PRIMARY KEY, text TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS vectors (
     model TEXT NOT NULL, content_hash TEXT NOT NULL, vector BLOB NOT NULL,
@@ -45,6 +55,13 @@ CREATE TABLE IF NOT EXISTS sparse_vectors (
     vals BLOB NOT NULL, PRIMARY KEY (encoder, content_hash));
 """
 
+_CHUNK_COLUMNS = "c.chunk_id, c.doc_id, c.position, t.text, c.content_hash, c.title, c.source"
+_CHUNKS_OF_DOC = (
+    f"SELECT {_CHUNK_COLUMNS} FROM doc_chunks AS c JOIN texts AS t "
+    "ON t.content_hash = c.content_hash "
+    "WHERE c.doc_id = ? AND c.doc_hash = ? AND c.chunking = ? ORDER BY c.position"
+)
+
 
 @dataclass(frozen=True)
 class IndexedChunk:
@@ -52,6 +69,12 @@ class IndexedChunk:
 
     chunk: Chunk
     doc_hash: str
+
+
+def chunking_key(params: Mapping[str, Any]) -> str:
+    """Key of the settings a document's chunks depend on (a version's params)."""
+    encoded = json.dumps(dict(params), sort_keys=True).encode("utf-8")
+    return hashlib.sha256(encoded).hexdigest()[:16]
 
 
 @contextmanager
@@ -65,21 +88,77 @@ def open_manifest(path: Path) -> Iterator[sqlite3.Connection]:
         # engine (recover.py); the alias file is fsynced on its own. A refresh commits ~6 times.
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=NORMAL")
+        _upgrade(connection)
         connection.executescript(SCHEMA)
-        _move_texts_out_of_chunks(connection)
         yield connection
     finally:
         connection.close()
 
 
-def _move_texts_out_of_chunks(db: sqlite3.Connection) -> None:
-    """Upgrade a manifest written before ``texts`` existed (one transaction: all or nothing)."""
-    columns = {row[1] for row in db.execute("PRAGMA table_info(chunks)")}
-    if "text" not in columns:
+def _columns(db: sqlite3.Connection, table: str) -> set[str]:
+    return {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+
+
+def _upgrade(db: sqlite3.Connection) -> None:
+    """Bring a manifest of an earlier layout to this one, in one transaction (all or nothing).
+
+    Earlier layouts stored every chunk of every version as a row (``chunks``), first with its
+    text, later with the text in ``texts``. Their versions become document maps here.
+    """
+    old = _columns(db, "chunks")
+    if not old:
         return
-    db.execute("INSERT OR IGNORE INTO texts SELECT content_hash, text FROM chunks")
-    db.execute("ALTER TABLE chunks DROP COLUMN text")
-    db.commit()
+    db.execute("BEGIN")
+    try:
+        added = {"docs": "TEXT NOT NULL DEFAULT '{}'", "chunk_count": "INTEGER NOT NULL DEFAULT 0"}
+        for column, kind in added.items():
+            if column not in _columns(db, "collections"):
+                db.execute(f"ALTER TABLE collections ADD COLUMN {column} {kind}")
+        for statement in SCHEMA.split(";"):  # executescript would commit: one by one
+            if statement.strip():
+                db.execute(statement)
+        if "text" in old:
+            db.execute("INSERT OR IGNORE INTO texts SELECT content_hash, text FROM chunks")
+        versions = db.execute("SELECT name, params FROM collections").fetchall()
+        for name, params in versions:
+            rows = db.execute(
+                "SELECT chunk_id, doc_id, position, content_hash, doc_hash, title, source "
+                "FROM chunks WHERE collection = ?",
+                (name,),
+            ).fetchall()
+            chunking = chunking_key(json.loads(params))
+            docs = _doc_map_of_rows(rows)
+            db.executemany(
+                "INSERT OR IGNORE INTO doc_chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                ((r[1], docs[r[1]], chunking, r[2], r[0], r[3], r[5], r[6]) for r in rows),
+            )
+            db.execute(
+                "UPDATE collections SET docs = ?, chunk_count = ? WHERE name = ?",
+                (json.dumps(docs), len(rows), name),
+            )
+        db.execute("DROP TABLE chunks")
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+
+
+def _doc_map_of_rows(rows: Sequence[tuple[Any, ...]]) -> dict[str, str]:
+    """doc_id → doc_hash of (chunk_id, doc_id, position, content_hash, doc_hash, ...) rows.
+
+    A document recorded without its hash (recovered from the engine) gets one derived from
+    its chunk ids, so two different recovered contents of one doc id never share rows.
+    """
+    ids: dict[str, list[str]] = defaultdict(list)
+    docs: dict[str, str] = {}
+    for chunk_id, doc_id, _position, _content, doc_hash, *_ in rows:
+        ids[doc_id].append(chunk_id)
+        docs[doc_id] = doc_hash
+    for doc_id, doc_hash in docs.items():
+        if not doc_hash:
+            digest = hashlib.sha256("\n".join(sorted(ids[doc_id])).encode("utf-8"))
+            docs[doc_id] = "unknown-" + digest.hexdigest()[:24]
+    return docs
 
 
 def record_collection(
@@ -89,30 +168,67 @@ def record_collection(
     params: dict[str, Any],
     chunks: Sequence[IndexedChunk],
 ) -> None:
-    """Record a collection as ``building`` with the chunks it is about to hold."""
+    """Record a collection as ``building`` with every chunk it is about to hold."""
+    rows = [
+        (c.chunk_id, c.doc_id, c.position, c.content_hash, item.doc_hash)
+        for item in chunks
+        for c in (item.chunk,)
+    ]
+    docs = _doc_map_of_rows(rows)
+    fixed = [
+        IndexedChunk(item.chunk, docs[item.chunk.doc_id])
+        if item.doc_hash != docs[item.chunk.doc_id]
+        else item
+        for item in chunks
+    ]
+    record_version(db, name, data_revision, params, docs, fixed, len(chunks))
+
+
+def record_version(
+    db: sqlite3.Connection,
+    name: str,
+    data_revision: str,
+    params: dict[str, Any],
+    docs: Mapping[str, str],
+    new_chunks: Iterable[IndexedChunk],
+    chunk_count: int,
+) -> None:
+    """Record a version as ``building``: its document map, and the chunks of its new documents.
+
+    ``new_chunks``: the chunks of documents whose (doc id, doc hash) no recorded version holds
+    yet with these params; rows already stored are kept as they are.
+    """
+    chunking = chunking_key(params)
+    new_chunks = list(new_chunks)
     db.execute(
-        "INSERT OR REPLACE INTO collections VALUES (?, 'building', ?, ?, ?)",
-        (name, data_revision, json.dumps(params, sort_keys=True), time.time()),
+        "INSERT OR REPLACE INTO collections VALUES (?, 'building', ?, ?, ?, ?, ?)",
+        (
+            name,
+            data_revision,
+            json.dumps(params, sort_keys=True),
+            time.time(),
+            json.dumps(dict(docs)),
+            chunk_count,
+        ),
     )
-    db.execute("DELETE FROM chunks WHERE collection = ?", (name,))
     db.executemany(
         "INSERT OR IGNORE INTO texts VALUES (?, ?)",
-        ((item.chunk.content_hash, item.chunk.text) for item in chunks),
+        ((item.chunk.content_hash, item.chunk.text) for item in new_chunks),
     )
     db.executemany(
-        "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT OR IGNORE INTO doc_chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (
             (
-                name,
-                c.chunk_id,
                 c.doc_id,
-                c.position,
-                c.content_hash,
                 item.doc_hash,
+                chunking,
+                c.position,
+                c.chunk_id,
+                c.content_hash,
                 c.title,
                 c.source,
             )
-            for item in chunks
+            for item in new_chunks
             for c in (item.chunk,)
         ),
     )
@@ -126,13 +242,19 @@ def mark_complete(db: sqlite3.Connection, name: str) -> None:
 
 
 def collection_info(db: sqlite3.Connection, name: str) -> dict[str, Any] | None:
-    """Status, data revision and params of a recorded collection."""
+    """Status, data revision, params and chunk count of a recorded collection."""
     row = db.execute(
-        "SELECT status, data_revision, params FROM collections WHERE name = ?", (name,)
+        "SELECT status, data_revision, params, chunk_count FROM collections WHERE name = ?",
+        (name,),
     ).fetchone()
     if row is None:
         return None
-    return {"status": row[0], "data_revision": row[1], "params": json.loads(row[2])}
+    return {
+        "status": row[0],
+        "data_revision": row[1],
+        "params": json.loads(row[2]),
+        "chunks": row[3],
+    }
 
 
 def complete_collections(db: sqlite3.Connection) -> set[str]:
@@ -145,47 +267,82 @@ def recorded_collections(db: sqlite3.Connection) -> set[str]:
     return {row[0] for row in db.execute("SELECT name FROM collections")}
 
 
-def collection_chunks(db: sqlite3.Connection, name: str) -> list[IndexedChunk]:
-    """The chunks recorded for a collection, in document and position order."""
-    rows = db.execute(
-        "SELECT c.chunk_id, c.doc_id, c.position, t.text, c.content_hash, c.title, c.source, "
-        "c.doc_hash FROM chunks AS c JOIN texts AS t ON t.content_hash = c.content_hash "
-        "WHERE c.collection = ? ORDER BY c.doc_id, c.position",
-        (name,),
-    )
-    return [IndexedChunk(Chunk(*row[:7]), row[7]) for row in rows]
-
-
 def doc_hashes(db: sqlite3.Connection, name: str) -> dict[str, str]:
-    """doc_id → doc_hash of every document in a collection."""
-    rows = db.execute("SELECT DISTINCT doc_id, doc_hash FROM chunks WHERE collection = ?", (name,))
-    return dict(rows.fetchall())
+    """doc_id → doc_hash of every document in a collection (empty when unknown)."""
+    row = db.execute("SELECT docs FROM collections WHERE name = ?", (name,)).fetchone()
+    return json.loads(row[0]) if row else {}
+
+
+def _chunking_of(db: sqlite3.Connection, name: str) -> str:
+    row = db.execute("SELECT params FROM collections WHERE name = ?", (name,)).fetchone()
+    return chunking_key(json.loads(row[0])) if row else ""
+
+
+def docs_chunks(db: sqlite3.Connection, name: str, doc_ids: Iterable[str]) -> list[IndexedChunk]:
+    """The chunks a collection holds of the given documents (those it holds), in doc order.
+
+    One primary-key lookup per document: a refresh reads the documents it changes, not the
+    corpus.
+    """
+    docs = doc_hashes(db, name)
+    chunking = _chunking_of(db, name)
+    chunks: list[IndexedChunk] = []
+    for doc_id in sorted(set(doc_ids) & docs.keys()):
+        rows = db.execute(_CHUNKS_OF_DOC, (doc_id, docs[doc_id], chunking))
+        chunks.extend(IndexedChunk(Chunk(*row), docs[doc_id]) for row in rows)
+    return chunks
+
+
+def collection_chunks(db: sqlite3.Connection, name: str) -> list[IndexedChunk]:
+    """Every chunk recorded for a collection, in document and position order."""
+    docs = doc_hashes(db, name)
+    rows = db.execute(
+        f"SELECT {_CHUNK_COLUMNS}, c.doc_hash FROM doc_chunks AS c JOIN texts AS t "
+        "ON t.content_hash = c.content_hash WHERE c.chunking = ? "
+        "ORDER BY c.doc_id, c.position",
+        (_chunking_of(db, name),),
+    )
+    return [IndexedChunk(Chunk(*row[:7]), row[7]) for row in rows if docs.get(row[1]) == row[7]]
 
 
 def forget_collections(db: sqlite3.Connection, names: Iterable[str]) -> None:
-    """Drop the records of deleted collections, and the texts and vectors no remaining one uses.
+    """Drop the records of deleted collections, and what no remaining one uses.
 
-    Only the dropped collections' content hashes can have become unused (a vector is cached
-    after its chunk is recorded), so only those are looked up, by primary key.
+    A dropped version's documents that no remaining version holds (same doc id, doc hash and
+    chunking) lose their chunk rows; of those chunks' content hashes, the ones no remaining
+    chunk row has lose their text and cached vectors. Only the dropped documents are looked
+    up, by key.
     """
     names = list(names)
     if not names:
         return
-    dropped: set[str] = set()
+    dropped: set[tuple[str, str, str]] = set()
     for name in names:
-        rows = db.execute("SELECT content_hash FROM chunks WHERE collection = ?", (name,))
-        dropped.update(row[0] for row in rows)
-    db.executemany("DELETE FROM chunks WHERE collection = ?", ((n,) for n in names))
+        chunking = _chunking_of(db, name)
+        dropped.update((d, h, chunking) for d, h in doc_hashes(db, name).items())
     db.executemany("DELETE FROM collections WHERE name = ?", ((n,) for n in names))
-    if dropped:
-        unused = dropped - {row[0] for row in db.execute("SELECT content_hash FROM chunks")}
-        db.executemany("DELETE FROM texts WHERE content_hash = ?", ((h,) for h in unused))
-        for table, key in (("vectors", "model"), ("sparse_vectors", "encoder")):
-            keys = [row[0] for row in db.execute(f"SELECT DISTINCT {key} FROM {table}")]
-            db.executemany(
-                f"DELETE FROM {table} WHERE {key} = ? AND content_hash = ?",
-                ((k, h) for k in keys for h in unused),
-            )
+    for name in recorded_collections(db):
+        chunking = _chunking_of(db, name)
+        dropped -= {(d, h, chunking) for d, h in doc_hashes(db, name).items()}
+    hashes: set[str] = set()
+    for key in dropped:
+        rows = db.execute(
+            "SELECT content_hash FROM doc_chunks WHERE doc_id = ? AND doc_hash = ? AND chunking = ?",
+            key,
+        )
+        hashes.update(row[0] for row in rows)
+    db.executemany(
+        "DELETE FROM doc_chunks WHERE doc_id = ? AND doc_hash = ? AND chunking = ?", dropped
+    )
+    used = "SELECT 1 FROM doc_chunks WHERE content_hash = ? LIMIT 1"
+    unused = [h for h in hashes if db.execute(used, (h,)).fetchone() is None]
+    db.executemany("DELETE FROM texts WHERE content_hash = ?", ((h,) for h in unused))
+    for table, key in (("vectors", "model"), ("sparse_vectors", "encoder")):
+        keys = [row[0] for row in db.execute(f"SELECT DISTINCT {key} FROM {table}")]
+        db.executemany(
+            f"DELETE FROM {table} WHERE {key} = ? AND content_hash = ?",
+            ((k, h) for k in keys for h in unused),
+        )
     db.commit()
 
 

@@ -23,7 +23,7 @@ from ragtune.errors import RetrievalIndexError
 from ragtune.index import manifest, sparse, store
 from ragtune.index.build import build_collection
 from ragtune.index.chunk import Chunk, chunk_documents
-from ragtune.index.diff import doc_hash, plan_refresh
+from ragtune.index.diff import RefreshPlan, doc_hash, plan_refresh
 from ragtune.index.embed import load_tokenizer
 from ragtune.index.gc import collect_garbage, drop_orphans
 from ragtune.index.lock import holding_index_lock
@@ -119,19 +119,18 @@ def refresh_index(
                 client = stack.enter_context(store.open_store(settings))
             previous = store.aliases(client).get(staging)
             with timer.phase("diff"):
-                previous_chunks = _previous_chunks(client, db, previous, params, settings)
                 # Checked above unless the alias moved since (a server, another host's writer).
                 if previous and previous != target and _holds(db, previous, params, current):
                     return _unchanged(previous, revision, len(docs), timer)
                 drop_orphans(client, db, settings)
-                plan = plan_refresh(docs, previous_chunks, _chunker(settings), current)
-                _refuse_empty(plan.chunks, settings)
+                plan = _plan(client, db, previous, params, settings, docs, current)
+                _refuse_empty(plan.chunk_count, settings)
             name = _next_name(client, db, settings.index.collection_prefix, revision)
             built = build_collection(
                 client,
                 db,
                 name,
-                plan.chunks,
+                plan,
                 previous,
                 revision,
                 params,
@@ -139,7 +138,6 @@ def refresh_index(
                 embedder,
                 show_progress,
                 timer,
-                previous_chunks,
             )
             with timer.phase("publish"):
                 store.move_alias(client, staging, name)
@@ -182,33 +180,41 @@ def _unchanged(name: str, revision: str, docs: int, timer: PhaseTimer) -> Refres
     return RefreshResult(name, name, revision, False, counts, timer.finish())
 
 
-def _previous_chunks(
+def _plan(
     client: QdrantClient,
     db: sqlite3.Connection,
     previous: str | None,
     params: dict[str, Any],
     settings: Settings,
-) -> list[IndexedChunk]:
-    """The previous collection's chunks, from the manifest or (when it is lost) from Qdrant."""
+    docs: list[dict[str, Any]],
+    current: dict[str, str],
+) -> RefreshPlan:
+    """Diff the prepared docs against the previous version, from the manifest or (lost) Qdrant.
+
+    A previous version built with other params (chunk size, model) has every document marked
+    changed, so everything is re-chunked while its chunk ids still count as deleted.
+    """
     if previous is None:
-        return []
+        return plan_refresh(docs, {}, lambda _: [], 0, _chunker(settings), current)
     info = manifest.collection_info(db, previous)
-    if info is not None and info["status"] == "complete":
-        chunks = manifest.collection_chunks(db, previous)
-        return chunks if info["params"] == params else _forget_doc_hashes(chunks)
-    from ragtune.index.recover import chunks_from_collection
+    if info is None or info["status"] != "complete":
+        from ragtune.index.recover import chunks_from_collection
 
-    return chunks_from_collection(client, db, previous, settings.index.embedding_model)
+        chunks_from_collection(client, db, previous, settings.index.embedding_model)
+        info = manifest.collection_info(db, previous)
+    hashes = manifest.doc_hashes(db, previous)
+    if info["params"] != params:
+        hashes = dict.fromkeys(hashes, "")
+
+    def chunks_of(doc_ids: Sequence[str]) -> list[IndexedChunk]:
+        return manifest.docs_chunks(db, previous, doc_ids)
+
+    return plan_refresh(docs, hashes, chunks_of, info["chunks"], _chunker(settings), current)
 
 
-def _forget_doc_hashes(chunks: list[IndexedChunk]) -> list[IndexedChunk]:
-    """Mark every doc as changed (chunking params differ), keeping ids for the counts."""
-    return [manifest.IndexedChunk(item.chunk, "") for item in chunks]
-
-
-def _refuse_empty(chunks: list[IndexedChunk], settings: Settings) -> None:
+def _refuse_empty(chunk_count: int, settings: Settings) -> None:
     """Never publish an empty index."""
-    if not chunks:
+    if not chunk_count:
         prepared = settings.path(settings.prepare.prepared_dir) / DOCS.filename
         raise RetrievalIndexError(
             f"{prepared}: no document has text to index; run `ragtune data prepare`"

@@ -45,7 +45,7 @@ def check_collection(settings: Settings, collection: str) -> tuple[int, int]:
     """
     with manifest.open_manifest(settings.path(settings.index.manifest_path)) as db:
         info = manifest.collection_info(db, collection)
-        recorded = len(manifest.collection_chunks(db, collection)) if info else 0
+        recorded = info["chunks"] if info else 0
     if info is None or info["status"] != "complete":
         state = "unknown to" if info is None else f"'{info['status']}' in"
         raise ReleaseError(
