@@ -38,13 +38,18 @@ def build(docs: list[dict]) -> list[IndexedChunk]:
 def plan_against(docs: list[dict], previous: list[IndexedChunk], chunker, read=None):
     """Plan against a previous version holding ``previous``; ``read`` collects the doc ids read."""
     hashes = {item.chunk.doc_id: item.doc_hash for item in previous}
+    rows = {d["doc_id"]: d for d in docs}
 
     def chunks_of(doc_ids):
         if read is not None:
             read.extend(doc_ids)
         return [item for item in previous if item.chunk.doc_id in set(doc_ids)]
 
-    return plan_refresh(docs, hashes, chunks_of, len(previous), chunker)
+    def docs_of(doc_ids):
+        return [d for d in docs if d["doc_id"] in set(doc_ids)]
+
+    current = {doc_id: doc_hash(row) for doc_id, row in rows.items()}
+    return plan_refresh(current, docs_of, hashes, chunks_of, len(previous), chunker)
 
 
 class CountingChunker:

@@ -21,27 +21,34 @@ def iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         raise DataFormatError(f"{path}: file not found")
     with path.open("rb") as handle:
         for line_number, raw_line in enumerate(handle, start=1):
-            try:
-                line = raw_line.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise DataFormatError(
-                    f"{path}:{line_number}: not valid UTF-8 (byte {exc.start}: "
-                    f"{raw_line[exc.start : exc.start + 1]!r}); re-encode the file as UTF-8"
-                ) from None
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataFormatError(
-                    f"{path}:{line_number}: broken JSON ({exc.msg} at column {exc.colno}); "
-                    "each line must be one complete JSON object"
-                ) from None
-            if not isinstance(row, dict):
-                raise DataFormatError(
-                    f"{path}:{line_number}: expected a JSON object, got {type(row).__name__}"
-                )
-            yield line_number, row
+            row = parse_line(path, line_number, raw_line)
+            if row is not None:
+                yield line_number, row
+
+
+def parse_line(path: Path, line_number: int, raw_line: bytes) -> dict[str, Any] | None:
+    """One JSONL line as a JSON object (None when blank); errors name the file and line."""
+    try:
+        line = raw_line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataFormatError(
+            f"{path}:{line_number}: not valid UTF-8 (byte {exc.start}: "
+            f"{raw_line[exc.start : exc.start + 1]!r}); re-encode the file as UTF-8"
+        ) from None
+    if not line.strip():
+        return None
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise DataFormatError(
+            f"{path}:{line_number}: broken JSON ({exc.msg} at column {exc.colno}); "
+            "each line must be one complete JSON object"
+        ) from None
+    if not isinstance(row, dict):
+        raise DataFormatError(
+            f"{path}:{line_number}: expected a JSON object, got {type(row).__name__}"
+        )
+    return row
 
 
 def check_row(dataset: Dataset, path: Path, line_number: int, row: dict[str, Any]) -> None:

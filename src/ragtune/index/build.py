@@ -51,7 +51,9 @@ def build_collection(
     """
     model_key = settings.index.embedding_model
     with timer.phase("manifest"):  # the document map, and the rows of changed documents
-        manifest.record_version(db, name, revision, params, plan.docs, plan.fresh, plan.chunk_count)
+        manifest.record_version(
+            db, name, revision, params, plan.docs, plan.fresh, plan.chunk_count, plan.lines
+        )
     with timer.phase("copy"):
         copied = _start_from_previous(client, db, previous, name, params)
         if copied:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,34 +36,29 @@ class RefreshPlan:
     """The previous version's chunks of changed and deleted documents."""
     chunk_count: int
     counts: dict[str, int] = field(default_factory=dict)
+    lines: dict[str, list[str]] = field(default_factory=dict)
+    """Digests of the prepared lines the new version is built from (see ``index.prepared``)."""
 
 
 def plan_refresh(
-    docs: Sequence[dict[str, Any]],
+    current_hash: dict[str, str],
+    docs_of: Callable[[Iterable[str]], list[dict[str, Any]]],
     previous_hash: dict[str, str],
     previous_chunks_of: Callable[[Sequence[str]], Sequence[IndexedChunk]],
     previous_count: int,
     chunker: Chunker,
-    current_hash: dict[str, str] | None = None,
 ) -> RefreshPlan:
     """Chunk only new and changed docs; read the previous chunks only of changed and deleted ones.
 
-    ``previous_hash``: doc_id → doc_hash of the previous version ("" for a document to re-chunk
-    whatever its hash); ``previous_chunks_of(doc_ids)``: its chunks of those documents;
-    ``previous_count``: how many chunks it holds. ``current_hash``: doc_id → :func:`doc_hash` of
-    ``docs``, when the caller has it already.
+    ``current_hash``: doc_id → :func:`doc_hash` of the prepared docs; ``docs_of(doc_ids)``:
+    their rows. ``previous_hash``: doc_id → doc_hash of the previous version ("" for a
+    document to re-chunk whatever its hash); ``previous_chunks_of(doc_ids)``: its chunks of
+    those documents; ``previous_count``: how many chunks it holds.
     """
-    if current_hash is None:
-        current_hash = {str(doc["doc_id"]): doc_hash(doc) for doc in docs}
-    to_chunk = [
-        doc
-        for doc in docs
-        if previous_hash.get(str(doc["doc_id"])) != current_hash[str(doc["doc_id"])]
-    ]
-    changed = {str(doc["doc_id"]) for doc in to_chunk}
+    changed = {d for d, h in current_hash.items() if previous_hash.get(d) != h}
     deleted_docs = previous_hash.keys() - current_hash.keys()
     gone = list(previous_chunks_of(sorted((changed & previous_hash.keys()) | deleted_docs)))
-    fresh = [IndexedChunk(chunk, current_hash[chunk.doc_id]) for chunk in chunker(to_chunk)]
+    fresh = [IndexedChunk(chunk, current_hash[chunk.doc_id]) for chunk in chunker(docs_of(changed))]
 
     added_docs = current_hash.keys() - previous_hash.keys()
     deleted_hashes = {previous_hash[d] for d in deleted_docs}

@@ -39,7 +39,8 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS collections (
     name TEXT PRIMARY KEY, status TEXT NOT NULL, data_revision TEXT NOT NULL,
     params TEXT NOT NULL, created_at REAL NOT NULL,
-    docs TEXT NOT NULL DEFAULT '{}', chunk_count INTEGER NOT NULL DEFAULT 0);
+    docs TEXT NOT NULL DEFAULT '{}', chunk_count INTEGER NOT NULL DEFAULT 0,
+    lines TEXT NOT NULL DEFAULT '{}');
 CREATE TABLE IF NOT EXISTS doc_chunks (
     doc_id TEXT NOT NULL, doc_hash TEXT NOT NULL, chunking TEXT NOT NULL,
     position INTEGER NOT NULL, chunk_id TEXT NOT NULL, content_hash TEXT NOT NULL,
@@ -99,6 +100,13 @@ def _columns(db: sqlite3.Connection, table: str) -> set[str]:
     return {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
 
 
+_ADDED_COLUMNS = {
+    "docs": "TEXT NOT NULL DEFAULT '{}'",
+    "chunk_count": "INTEGER NOT NULL DEFAULT 0",
+    "lines": "TEXT NOT NULL DEFAULT '{}'",
+}
+
+
 def _upgrade(db: sqlite3.Connection) -> None:
     """Bring a manifest of an earlier layout to this one, in one transaction (all or nothing).
 
@@ -106,41 +114,46 @@ def _upgrade(db: sqlite3.Connection) -> None:
     text, later with the text in ``texts``. Their versions become document maps here.
     """
     old = _columns(db, "chunks")
-    if not old:
+    missing = _ADDED_COLUMNS.keys() - _columns(db, "collections")
+    if not old and (not missing or not _columns(db, "collections")):
         return
     db.execute("BEGIN")
     try:
-        added = {"docs": "TEXT NOT NULL DEFAULT '{}'", "chunk_count": "INTEGER NOT NULL DEFAULT 0"}
-        for column, kind in added.items():
-            if column not in _columns(db, "collections"):
-                db.execute(f"ALTER TABLE collections ADD COLUMN {column} {kind}")
+        for column in sorted(missing):
+            db.execute(f"ALTER TABLE collections ADD COLUMN {column} {_ADDED_COLUMNS[column]}")
         for statement in SCHEMA.split(";"):  # executescript would commit: one by one
             if statement.strip():
                 db.execute(statement)
-        if "text" in old:
-            db.execute("INSERT OR IGNORE INTO texts SELECT content_hash, text FROM chunks")
-        versions = db.execute("SELECT name, params FROM collections").fetchall()
-        for name, params in versions:
-            rows = db.execute(
-                "SELECT chunk_id, doc_id, position, content_hash, doc_hash, title, source "
-                "FROM chunks WHERE collection = ?",
-                (name,),
-            ).fetchall()
-            chunking = chunking_key(json.loads(params))
-            docs = _doc_map_of_rows(rows)
-            db.executemany(
-                "INSERT OR IGNORE INTO doc_chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                ((r[1], docs[r[1]], chunking, r[2], r[0], r[3], r[5], r[6]) for r in rows),
-            )
-            db.execute(
-                "UPDATE collections SET docs = ?, chunk_count = ? WHERE name = ?",
-                (json.dumps(docs), len(rows), name),
-            )
-        db.execute("DROP TABLE chunks")
+        if old:
+            _chunk_rows_to_documents(db, old)
         db.execute("COMMIT")
     except BaseException:
         db.execute("ROLLBACK")
         raise
+
+
+def _chunk_rows_to_documents(db: sqlite3.Connection, old: set[str]) -> None:
+    """Each version's chunk rows become its document map and shared per-document rows."""
+    if "text" in old:
+        db.execute("INSERT OR IGNORE INTO texts SELECT content_hash, text FROM chunks")
+    versions = db.execute("SELECT name, params FROM collections").fetchall()
+    for name, params in versions:
+        rows = db.execute(
+            "SELECT chunk_id, doc_id, position, content_hash, doc_hash, title, source "
+            "FROM chunks WHERE collection = ?",
+            (name,),
+        ).fetchall()
+        chunking = chunking_key(json.loads(params))
+        docs = _doc_map_of_rows(rows)
+        db.executemany(
+            "INSERT OR IGNORE INTO doc_chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            ((r[1], docs[r[1]], chunking, r[2], r[0], r[3], r[5], r[6]) for r in rows),
+        )
+        db.execute(
+            "UPDATE collections SET docs = ?, chunk_count = ? WHERE name = ?",
+            (json.dumps(docs), len(rows), name),
+        )
+    db.execute("DROP TABLE chunks")
 
 
 def _doc_map_of_rows(rows: Sequence[tuple[Any, ...]]) -> dict[str, str]:
@@ -192,16 +205,18 @@ def record_version(
     docs: Mapping[str, str],
     new_chunks: Iterable[IndexedChunk],
     chunk_count: int,
+    lines: Mapping[str, list[str]] | None = None,
 ) -> None:
     """Record a version as ``building``: its document map, and the chunks of its new documents.
 
     ``new_chunks``: the chunks of documents whose (doc id, doc hash) no recorded version holds
-    yet with these params; rows already stored are kept as they are.
+    yet with these params; rows already stored are kept as they are. ``lines``: digests of the
+    prepared lines it was built from (see :mod:`ragtune.index.prepared`).
     """
     chunking = chunking_key(params)
     new_chunks = list(new_chunks)
     db.execute(
-        "INSERT OR REPLACE INTO collections VALUES (?, 'building', ?, ?, ?, ?, ?)",
+        "INSERT OR REPLACE INTO collections VALUES (?, 'building', ?, ?, ?, ?, ?, ?)",
         (
             name,
             data_revision,
@@ -209,6 +224,7 @@ def record_version(
             time.time(),
             json.dumps(dict(docs)),
             chunk_count,
+            json.dumps(dict(lines or {})),
         ),
     )
     db.executemany(
@@ -270,6 +286,12 @@ def recorded_collections(db: sqlite3.Connection) -> set[str]:
 def doc_hashes(db: sqlite3.Connection, name: str) -> dict[str, str]:
     """doc_id → doc_hash of every document in a collection (empty when unknown)."""
     row = db.execute("SELECT docs FROM collections WHERE name = ?", (name,)).fetchone()
+    return json.loads(row[0]) if row else {}
+
+
+def known_lines(db: sqlite3.Connection, name: str) -> dict[str, list[str]]:
+    """The prepared lines a collection was built from: digest → [doc_id, doc_hash]."""
+    row = db.execute("SELECT lines FROM collections WHERE name = ?", (name,)).fetchone()
     return json.loads(row[0]) if row else {}
 
 

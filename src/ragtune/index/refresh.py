@@ -16,17 +16,17 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ragtune.data.load import load_dataset
 from ragtune.data.schema import DOCS
 from ragtune.data.versioning import data_revision
 from ragtune.errors import RetrievalIndexError
 from ragtune.index import manifest, sparse, store
 from ragtune.index.build import build_collection
 from ragtune.index.chunk import Chunk, chunk_documents
-from ragtune.index.diff import RefreshPlan, doc_hash, plan_refresh
+from ragtune.index.diff import RefreshPlan, plan_refresh
 from ragtune.index.embed import load_tokenizer
 from ragtune.index.gc import collect_garbage, drop_orphans
 from ragtune.index.lock import holding_index_lock
+from ragtune.index.prepared import PreparedDocs, scan_prepared_docs
 
 if TYPE_CHECKING:
     import sqlite3
@@ -84,12 +84,6 @@ def index_params(settings: Settings) -> dict[str, Any]:
     }
 
 
-def load_prepared_docs(settings: Settings) -> list[dict[str, Any]]:
-    """The prepared documents that have text to index."""
-    docs = load_dataset(DOCS, settings.path(settings.prepare.prepared_dir))
-    return [doc for doc in docs if str(doc["text"]).strip()]
-
-
 @holding_index_lock
 def refresh_index(
     settings: Settings,
@@ -103,17 +97,19 @@ def refresh_index(
     """
     timer = PhaseTimer()
     with timer.phase("load"):
-        docs = load_prepared_docs(settings)
         if revision is None:
             revision = data_revision(settings.project_dir, settings.path(settings.data.raw_dir)).id
-        current = {str(doc["doc_id"]): doc_hash(doc) for doc in docs}
     params = index_params(settings)
     staging = settings.index.staging_alias
     with manifest.open_manifest(settings.path(settings.index.manifest_path)) as db:
-        # Nothing changed: answered without opening Qdrant (local mode loads every collection).
         target = store.alias_target(settings, staging)
+        with timer.phase("load"):  # lines the staging version was built from are not parsed
+            known = manifest.known_lines(db, target) if target else {}
+            prepared = scan_prepared_docs(settings.path(settings.prepare.prepared_dir), known)
+        current = prepared.hashes
+        # Nothing changed: answered without opening Qdrant (local mode loads every collection).
         if target and _holds(db, target, params, current):
-            return _unchanged(target, revision, len(docs), timer)
+            return _unchanged(target, revision, len(prepared), timer)
         with ExitStack() as stack:
             with timer.phase("open"):  # local mode loads every stored collection here
                 client = stack.enter_context(store.open_store(settings))
@@ -121,9 +117,9 @@ def refresh_index(
             with timer.phase("diff"):
                 # Checked above unless the alias moved since (a server, another host's writer).
                 if previous and previous != target and _holds(db, previous, params, current):
-                    return _unchanged(previous, revision, len(docs), timer)
+                    return _unchanged(previous, revision, len(prepared), timer)
                 drop_orphans(client, db, settings)
-                plan = _plan(client, db, previous, params, settings, docs, current)
+                plan = _plan(client, db, previous, params, settings, prepared)
                 _refuse_empty(plan.chunk_count, settings)
             name = _next_name(client, db, settings.index.collection_prefix, revision)
             built = build_collection(
@@ -186,30 +182,34 @@ def _plan(
     previous: str | None,
     params: dict[str, Any],
     settings: Settings,
-    docs: list[dict[str, Any]],
-    current: dict[str, str],
+    prepared: PreparedDocs,
 ) -> RefreshPlan:
     """Diff the prepared docs against the previous version, from the manifest or (lost) Qdrant.
 
     A previous version built with other params (chunk size, model) has every document marked
     changed, so everything is re-chunked while its chunk ids still count as deleted.
     """
-    if previous is None:
-        return plan_refresh(docs, {}, lambda _: [], 0, _chunker(settings), current)
-    info = manifest.collection_info(db, previous)
-    if info is None or info["status"] != "complete":
-        from ragtune.index.recover import chunks_from_collection
-
-        chunks_from_collection(client, db, previous, settings.index.embedding_model)
+    hashes: dict[str, str] = {}
+    count = 0
+    if previous is not None:
         info = manifest.collection_info(db, previous)
-    hashes = manifest.doc_hashes(db, previous)
-    if info["params"] != params:
-        hashes = dict.fromkeys(hashes, "")
+        if info is None or info["status"] != "complete":
+            from ragtune.index.recover import chunks_from_collection
+
+            chunks_from_collection(client, db, previous, settings.index.embedding_model)
+            info = manifest.collection_info(db, previous)
+        hashes, count = manifest.doc_hashes(db, previous), info["chunks"]
+        if info["params"] != params:
+            hashes = dict.fromkeys(hashes, "")
 
     def chunks_of(doc_ids: Sequence[str]) -> list[IndexedChunk]:
-        return manifest.docs_chunks(db, previous, doc_ids)
+        return manifest.docs_chunks(db, previous, doc_ids) if previous else []
 
-    return plan_refresh(docs, hashes, chunks_of, info["chunks"], _chunker(settings), current)
+    plan = plan_refresh(
+        prepared.hashes, prepared.docs, hashes, chunks_of, count, _chunker(settings)
+    )
+    plan.lines = prepared.lines
+    return plan
 
 
 def _refuse_empty(chunk_count: int, settings: Settings) -> None:
