@@ -4,7 +4,9 @@ Runs side by side in one process on a generated corpus (default 5,000 docs) so t
 compare like with like; prints b/a, c/b, d/b, counts and warm query latency p50/p95.
 (e) deletes 0.2 % of the docs; (e0) deletes as many more with the engine-side copy of the
 previous collection switched off, i.e. every carried-over point written again through
-Python, as every refresh did before.
+Python, as every refresh did before. On edge a refresh updates in place an old version that
+GC would delete anyway (no copy, no delete); (e1c) is (e1) with that switched off, so the
+new version starts as a byte copy of the previous one.
 
 ``--stand-in-embedder`` replaces MiniLM by a hashing stand-in (same dimension, ~free), to
 measure what a refresh costs around the encoder at corpus sizes where a real build would
@@ -14,8 +16,9 @@ take an hour on 2 cores; it prints no ratio to (a) then.
     .venv/bin/python benchmarks/refresh.py --docs 500 --runner dask --workers 1,2
     .venv/bin/python benchmarks/refresh.py --docs 20000 --stand-in-embedder --queries 0
 
-``--same-as 1000`` adds (c1) and (e1): the numbers of docs that (c) and (e) change at 1,000
-docs (10 edited, 2 deleted), so runs at 1,000, 5,000 and 20,000 docs compare the same change.
+``--same-as 1000`` adds (c1), (e1) and (e1c): the numbers of docs that (c) and (e) change at
+1,000 docs (10 edited, 2 deleted), so runs at 1,000, 5,000 and 20,000 docs compare the same
+change.
 """
 
 from __future__ import annotations
@@ -196,14 +199,22 @@ def main() -> None:
     removal, removal_seconds = _timed(
         f"(e) refresh, {deleted_docs} docs deleted", refresh_index, settings, False, model
     )
-    _delete(docs, deleted_docs / len(docs), settings.data.seed + 2)
-    write_jsonl(raw_dir / DOCS.filename, docs)
-    prepare(raw_dir, prepared_dir, settings.prepare)
     import ragtune.index.build as build_module
 
-    cloning = build_module.clone_collection
-    build_module.clone_collection = lambda *_: False  # the previous behaviour: copy all
+    cloning, recycling = build_module.clone_collection, build_module.recyclable
+    build_module.recyclable = lambda *_: []  # no old version renamed and updated in place
     try:
+        if args.same_as:
+            count = max(1, round(args.same_as * args.deleted))
+            _delete(docs, count / len(docs), settings.data.seed + 4)
+            write_jsonl(raw_dir / DOCS.filename, docs)
+            prepare(raw_dir, prepared_dir, settings.prepare)
+            title = f"(e1c) refresh, {count} docs deleted, byte copy of the previous version"
+            extra.append(("e1c", *_timed(title, refresh_index, settings, False, model)))
+        _delete(docs, deleted_docs / len(docs), settings.data.seed + 2)
+        write_jsonl(raw_dir / DOCS.filename, docs)
+        prepare(raw_dir, prepared_dir, settings.prepare)
+        build_module.clone_collection = lambda *_: False  # the previous behaviour: copy all
         copied, copied_seconds = _timed(
             f"(e0) refresh, {deleted_docs} more deleted, copying every point",
             refresh_index,
@@ -212,7 +223,7 @@ def main() -> None:
             model,
         )
     finally:
-        build_module.clone_collection = cloning
+        build_module.clone_collection, build_module.recyclable = cloning, recycling
 
     questions = [row["question"] for row in load_dataset(QA, prepared_dir)][: args.queries]
     latencies = {mode: [] for mode in ("dense", "hybrid")}

@@ -7,6 +7,7 @@ a worker thread.
 
 from __future__ import annotations
 
+import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +17,7 @@ from ragtune.index import manifest, sparse, store
 from ragtune.index.chunk import Chunk
 from ragtune.index.clone import clone_collection
 from ragtune.index.embed import embed_texts, load_embedder
+from ragtune.index.gc import recyclable
 
 if TYPE_CHECKING:
     import sqlite3
@@ -26,6 +28,8 @@ if TYPE_CHECKING:
     from ragtune.config import Settings
     from ragtune.index.diff import RefreshPlan
     from ragtune.index.refresh import PhaseTimer
+
+logger = logging.getLogger(__name__)
 
 
 def build_collection(
@@ -55,13 +59,12 @@ def build_collection(
             db, name, revision, params, plan.docs, plan.fresh, plan.chunk_count, plan.lines
         )
     with timer.phase("copy"):
-        copied = _start_from_previous(client, db, previous, name, params)
-        if copied:
+        base = _start_from(client, db, previous, name, params, settings)
+        if base is not None:
+            before, after = _differing_chunks(db, base, name)
+            store.delete_points(client, name, [i for i in before if i not in after])
             # Chunk equality covers id, text, title, source and position, so a changed
             # payload is rewritten even when its id (doc, position, text hash) stayed the same.
-            before = {item.chunk.chunk_id: item.chunk for item in plan.gone}
-            after = {item.chunk.chunk_id: item.chunk for item in plan.fresh}
-            store.delete_points(client, name, [i for i in before if i not in after])
             to_write = [c for c in after.values() if before.get(c.chunk_id) != c]
         else:
             to_write = [item.chunk for item in manifest.collection_chunks(db, name)]
@@ -69,7 +72,7 @@ def build_collection(
     terms = _sparse_vectors(db, to_write)
     missing = {c.content_hash: c.text for c in to_write if c.content_hash not in cache}
     model = (embedder or load_embedder(settings.index)) if missing else None
-    if not copied:
+    if base is None:
         dimension = model.get_embedding_dimension() if model else len(next(iter(cache.values())))
         store.create_collection(client, name, dimension)
     carried = [c for c in to_write if c.content_hash in cache]
@@ -111,32 +114,52 @@ def build_collection(
         "chunks_embedded": len(missing),
         "chunks_reused": plan.chunk_count - len(fresh),
         "points_written": len(to_write),
-        "points_copied_by_engine": plan.chunk_count - len(to_write) if copied else 0,
+        "points_copied_by_engine": 0 if base is None else plan.chunk_count - len(to_write),
     }
 
 
-def _start_from_previous(
+def _start_from(
     client: QdrantClient,
     db: sqlite3.Connection,
     previous: str | None,
     name: str,
     params: dict[str, Any],
-) -> bool:
-    """Copy the previous collection into ``name``; False when it cannot be the starting point.
+    settings: Settings,
+) -> str | None:
+    """Make ``name`` hold an earlier version's points; which one, or None when it starts empty.
 
-    Only a complete collection built with these same params qualifies: its points then carry
-    exactly the payload and both vectors this build would write for the same chunk.
+    Only when the previous collection is complete and built with these same params: its
+    points then carry exactly the payload and both vectors this build would write for the
+    same chunk. On edge an old version that GC would delete after this publish, and that no
+    process has open, is renamed and updated in place (no copy, no delete); otherwise the
+    previous version is copied by the engine.
     """
     if previous is None:
-        return False
+        return None
     info = manifest.collection_info(db, previous)
     if info is None or info["status"] != "complete" or info["params"] != params:
-        return False
+        return None
+    if store.is_edge(client):
+        recycled = client.recycle_collection(recyclable(client, db, settings, params), name)
+        if recycled is not None:
+            logger.info("%s starts as %s, updated in place (GC would delete it)", name, recycled)
+            return recycled
     if not clone_collection(client, previous, name):
-        return False
+        return None
     if store.is_local(client):
         store.skip_local_fsync(client, name)
-    return True
+    return previous
+
+
+def _differing_chunks(
+    db: sqlite3.Connection, base: str, name: str
+) -> tuple[dict[str, Chunk], dict[str, Chunk]]:
+    """Chunks by id of the documents ``base`` and ``name`` hold differently: (base's, name's)."""
+    old, new = manifest.doc_hashes(db, base), manifest.doc_hashes(db, name)
+    changed = [doc_id for doc_id in old.keys() | new.keys() if old.get(doc_id) != new.get(doc_id)]
+    before = {item.chunk.chunk_id: item.chunk for item in manifest.docs_chunks(db, base, changed)}
+    after = {item.chunk.chunk_id: item.chunk for item in manifest.docs_chunks(db, name, changed)}
+    return before, after
 
 
 def _sparse_vectors(db: sqlite3.Connection, chunks: list[Chunk]) -> dict[str, sparse.SparseVector]:

@@ -19,6 +19,7 @@ everything else goes through :mod:`ragtune.index.store`, which dispatches on the
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -33,6 +34,8 @@ from ragtune.index.files import copy_sparse_tree, fsync_tree, write_atomically
 
 ALIASES_FILE = "aliases.json"
 COLLECTIONS_DIR = "collections"
+READERS_DIR = "readers"
+"""``<name>.lock`` per opened version: shared locks of the processes that have it open."""
 PARTIAL_SUFFIX = ".partial"
 SCROLL_PAGE = 1024
 UNINDEXED_LIMIT = 10_000
@@ -58,6 +61,8 @@ class EdgeStore:
 
     root: Path
     _shards: dict[str, Any] = field(default_factory=dict)
+    _reading: dict[str, int] = field(default_factory=dict)
+    """Open version → descriptor of its reader lock (held shared while it is open)."""
     engine = "edge"
 
     def __post_init__(self) -> None:
@@ -107,16 +112,47 @@ class EdgeStore:
         copy_sparse_tree(self.path(source), partial)
         os.replace(partial, self.path(target))
 
+    def recycle_collection(self, candidates: Sequence[str], target: str) -> str | None:
+        """Rename the first of ``candidates`` that no process has open to ``target``.
+
+        Candidates are versions garbage collection deletes once ``target`` is published; the
+        refresh then brings one up to date in place instead of copying the previous version
+        and deleting it. A process that opens a version holds its reader lock shared
+        (:meth:`shard`), so a version some reader has open is never taken. Returns the name
+        taken, or None.
+        """
+        self._clear(target)
+        for name in candidates:
+            if name in self._shards or not self.collection_exists(name):
+                continue
+            descriptor = os.open(self._reader_lock_path(name), os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                try:
+                    fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue
+                os.replace(self.path(name), self.path(target))
+                self._reader_lock_path(name).unlink(missing_ok=True)
+                return name
+            finally:
+                os.close(descriptor)
+        return None
+
+    def _reader_lock_path(self, name: str) -> Path:
+        folder = self.root / READERS_DIR
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / f"{name}.lock"
+
     def seal(self, name: str) -> None:
         """Flush and close ``name`` and fold its journals in: from now on its files never change."""
         import qdrant_edge as edge
 
-        shard = self._shards.pop(name, None)
+        shard = self._shards.get(name)
         if shard is not None:
             if self._unindexed(name, shard) > UNINDEXED_LIMIT:
                 shard.optimize()  # HNSW for the points written since the last optimisation
             shard.flush()
-            shard.close()
+            self._close(name)
         # The first load after writing compacts the payload trackers' journals; after it,
         # loading and closing leave every byte as it was (so readers may share the files).
         edge.EdgeShard.load(str(self.path(name))).close()
@@ -129,10 +165,18 @@ class EdgeStore:
         return (len(dense) + len(sparse)) * info.points_count - info.indexed_vectors_count
 
     def delete_collection(self, name: str) -> None:
+        self._close(name)
+        shutil.rmtree(self.path(name), ignore_errors=True)
+        # After the directory: a reader that locks the old file then finds no version.
+        (self.root / READERS_DIR / f"{name}.lock").unlink(missing_ok=True)
+
+    def _close(self, name: str) -> None:
         shard = self._shards.pop(name, None)
         if shard is not None:
             shard.close()
-        shutil.rmtree(self.path(name), ignore_errors=True)
+        descriptor = self._reading.pop(name, None)
+        if descriptor is not None:
+            os.close(descriptor)  # releases the shared reader lock
 
     def _clear(self, name: str) -> None:
         """Remove what a killed build left under ``name`` (the caller holds the index lock)."""
@@ -147,9 +191,18 @@ class EdgeStore:
         import qdrant_edge as edge
 
         if name not in self._shards:
-            if not self.collection_exists(name):
-                raise RetrievalIndexError(f"{self.path(name)}: no such index version")
-            self._shards[name] = edge.EdgeShard.load(str(self.path(name)))
+            # Shared while open: a refresh never recycles a version a process reads. It blocks
+            # only while a refresh renames that version away; then the check below fails.
+            descriptor = os.open(self._reader_lock_path(name), os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_SH)
+                if not self.collection_exists(name):
+                    raise RetrievalIndexError(f"{self.path(name)}: no such index version")
+                self._shards[name] = edge.EdgeShard.load(str(self.path(name)))
+            except BaseException:
+                os.close(descriptor)
+                raise
+            self._reading[name] = descriptor
         return self._shards[name]
 
     # -- aliases -------------------------------------------------------------------------
@@ -249,9 +302,8 @@ class EdgeStore:
         return SimpleNamespace(config=SimpleNamespace(params=params))
 
     def close(self) -> None:
-        for shard in self._shards.values():
-            shard.close()
-        self._shards.clear()
+        for name in list(self._shards):
+            self._close(name)
 
 
 def _edge_vector(edge: Any, vector: dict[str, Any]) -> dict[str, Any]:

@@ -49,15 +49,38 @@ def release_collections(project_dir: Path) -> set[str]:
     return referenced
 
 
-def collect_garbage(client: QdrantClient, db: sqlite3.Connection, settings: Settings) -> list[str]:
-    """Delete collections beyond the newest ``keep_collections`` that nothing references."""
-    config = settings.index
-    names = store.collection_names(client, config.collection_prefix)
+def _beyond_kept(client: QdrantClient, settings: Settings, keep: int) -> list[str]:
+    """Collections beyond the newest ``keep`` that no alias or release names, oldest first."""
+    names = store.collection_names(client, settings.index.collection_prefix)
     protected = set(store.aliases(client).values()) | release_collections(settings.project_dir)
     if "*" in protected:
         return []
-    keep = set(names[-config.keep_collections :])
-    doomed = [name for name in names if name not in keep and name not in protected]
+    kept = set(names[-keep:]) if keep > 0 else set()
+    return [name for name in names if name not in kept and name not in protected]
+
+
+def recyclable(
+    client: QdrantClient, db: sqlite3.Connection, settings: Settings, params: dict[str, Any]
+) -> list[str]:
+    """Complete versions built with ``params`` that GC deletes once one more is published.
+
+    Newest first: the newest differs least from the version about to be built.
+    """
+    doomed = _beyond_kept(client, settings, settings.index.keep_collections - 1)
+    infos = {name: manifest.collection_info(db, name) for name in doomed}
+    return [
+        name
+        for name in reversed(doomed)
+        if (info := infos[name]) and info["status"] == "complete" and info["params"] == params
+    ]
+
+
+def collect_garbage(client: QdrantClient, db: sqlite3.Connection, settings: Settings) -> list[str]:
+    """Delete collections beyond the newest ``keep_collections`` that nothing references."""
+    names = store.collection_names(client, settings.index.collection_prefix)
+    if "*" in release_collections(settings.project_dir):
+        return []
+    doomed = _beyond_kept(client, settings, settings.index.keep_collections)
     for name in doomed:
         client.delete_collection(name)
     # Records of collections Qdrant no longer has (store wiped, deleted by hand) go too.
