@@ -156,7 +156,7 @@ def _differing_chunks(
 ) -> tuple[dict[str, Chunk], dict[str, Chunk]]:
     """Chunks by id of the documents ``base`` and ``name`` hold differently: (base's, name's)."""
     old, new = manifest.doc_hashes(db, base), manifest.doc_hashes(db, name)
-    changed = [doc_id for doc_id in old.keys() | new.keys() if old.get(doc_id) != new.get(doc_id)]
+    changed = {doc_id for doc_id, _ in old.items() ^ new.items()}  # set operation in C
     before = {item.chunk.chunk_id: item.chunk for item in manifest.docs_chunks(db, base, changed)}
     after = {item.chunk.chunk_id: item.chunk for item in manifest.docs_chunks(db, name, changed)}
     return before, after

@@ -36,7 +36,7 @@ class RefreshPlan:
     """The previous version's chunks of changed and deleted documents."""
     chunk_count: int
     counts: dict[str, int] = field(default_factory=dict)
-    lines: dict[str, list[str]] = field(default_factory=dict)
+    lines: dict[str, str] = field(default_factory=dict)
     """Digests of the prepared lines the new version is built from (see ``index.prepared``)."""
 
 

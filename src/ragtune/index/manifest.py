@@ -78,11 +78,23 @@ def chunking_key(params: Mapping[str, Any]) -> str:
     return hashlib.sha256(encoded).hexdigest()[:16]
 
 
+class _Manifest(sqlite3.Connection):
+    """A manifest connection that keeps the document maps it decoded (~10 ms each at 20,000)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.doc_maps: dict[str, dict[str, str]] = {}
+
+
+def _doc_maps(db: sqlite3.Connection) -> dict[str, dict[str, str]]:
+    return db.doc_maps if isinstance(db, _Manifest) else {}
+
+
 @contextmanager
 def open_manifest(path: Path) -> Iterator[sqlite3.Connection]:
     """The manifest database, created on first use (each writer commits its own change)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    connection = sqlite3.connect(path)
+    connection = sqlite3.connect(path, factory=_Manifest)
     try:
         # WAL without an fsync per commit: a killed process loses nothing, a power cut at most
         # the last commits. A version whose "complete" mark was lost is recovered from the
@@ -205,7 +217,7 @@ def record_version(
     docs: Mapping[str, str],
     new_chunks: Iterable[IndexedChunk],
     chunk_count: int,
-    lines: Mapping[str, list[str]] | None = None,
+    lines: Mapping[str, str] | None = None,
 ) -> None:
     """Record a version as ``building``: its document map, and the chunks of its new documents.
 
@@ -227,6 +239,7 @@ def record_version(
             json.dumps(dict(lines or {})),
         ),
     )
+    _doc_maps(db)[name] = dict(docs)
     db.executemany(
         "INSERT OR IGNORE INTO texts VALUES (?, ?)",
         ((item.chunk.content_hash, item.chunk.text) for item in new_chunks),
@@ -284,15 +297,24 @@ def recorded_collections(db: sqlite3.Connection) -> set[str]:
 
 
 def doc_hashes(db: sqlite3.Connection, name: str) -> dict[str, str]:
-    """doc_id → doc_hash of every document in a collection (empty when unknown)."""
-    row = db.execute("SELECT docs FROM collections WHERE name = ?", (name,)).fetchone()
-    return json.loads(row[0]) if row else {}
+    """doc_id → doc_hash of every document in a collection (empty when unknown; read-only)."""
+    maps = _doc_maps(db)
+    if name not in maps:
+        row = db.execute("SELECT docs FROM collections WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            return {}
+        maps[name] = json.loads(row[0])
+    return maps[name]
 
 
-def known_lines(db: sqlite3.Connection, name: str) -> dict[str, list[str]]:
-    """The prepared lines a collection was built from: digest → [doc_id, doc_hash]."""
+def known_lines(db: sqlite3.Connection, name: str) -> dict[str, str]:
+    """The prepared lines a collection was built from: line digest → doc_id.
+
+    Only a cache: anything but that shape is ignored (the lines are then parsed again).
+    """
     row = db.execute("SELECT lines FROM collections WHERE name = ?", (name,)).fetchone()
-    return json.loads(row[0]) if row else {}
+    lines = json.loads(row[0]) if row else {}
+    return {key: value for key, value in lines.items() if isinstance(value, str)}
 
 
 def _chunking_of(db: sqlite3.Connection, name: str) -> str:
@@ -338,14 +360,16 @@ def forget_collections(db: sqlite3.Connection, names: Iterable[str]) -> None:
     names = list(names)
     if not names:
         return
-    dropped: set[tuple[str, str, str]] = set()
-    for name in names:
-        chunking = _chunking_of(db, name)
-        dropped.update((d, h, chunking) for d, h in doc_hashes(db, name).items())
+    going = {name: (_chunking_of(db, name), doc_hashes(db, name).items()) for name in names}
     db.executemany("DELETE FROM collections WHERE name = ?", ((n,) for n in names))
-    for name in recorded_collections(db):
-        chunking = _chunking_of(db, name)
-        dropped -= {(d, h, chunking) for d, h in doc_hashes(db, name).items()}
+    for name in names:
+        _doc_maps(db).pop(name, None)
+    staying = [(_chunking_of(db, name), name) for name in recorded_collections(db)]
+    dropped: set[tuple[str, str, str]] = set()
+    for chunking, docs in going.values():
+        for other in (name for key, name in staying if key == chunking):
+            docs = docs - doc_hashes(db, other).items()  # set difference in C
+        dropped.update((doc_id, doc_hash, chunking) for doc_id, doc_hash in docs)
     hashes: set[str] = set()
     for key in dropped:
         rows = db.execute(

@@ -2,8 +2,8 @@
 
 A refresh needs every document's id and hash (to diff) but the text only of changed ones (to
 chunk). Each line of ``docs.jsonl`` is hashed as bytes; a line the previous version was built
-from (``line digest → [doc_id, doc_hash]``, recorded with the version) is not parsed or
-re-hashed again. At 20,000 documents that is ~0.05 s of hashing instead of ~0.6 s of JSON
+from (``line digest → doc_id``, recorded with the version beside its ``doc_id → doc_hash``) is
+not parsed or re-hashed again. At 20,000 documents that is ~0.05 s of hashing instead of ~0.6 s of JSON
 parsing, field checks and document hashing. Every line that is parsed is checked as
 :func:`ragtune.data.load.load_dataset` checks it, with the same file:line errors.
 """
@@ -29,8 +29,8 @@ class PreparedDocs:
     path: Path
     hashes: dict[str, str] = field(default_factory=dict)
     """doc_id → :func:`ragtune.index.diff.doc_hash`."""
-    lines: dict[str, list[str]] = field(default_factory=dict)
-    """line digest → [doc_id, doc_hash]: what the next refresh need not parse again."""
+    lines: dict[str, str] = field(default_factory=dict)
+    """line digest → doc_id: what the next refresh need not parse again."""
     _raw: dict[str, tuple[int, bytes]] = field(default_factory=dict)
     _parsed: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -52,8 +52,14 @@ def line_digest(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()[:32]
 
 
-def scan_prepared_docs(directory: Path, known: Mapping[str, list[str]]) -> PreparedDocs:
-    """Ids and hashes of the documents in ``directory/docs.jsonl``; ``known`` lines not parsed."""
+def scan_prepared_docs(
+    directory: Path, known_lines: Mapping[str, str], known_hashes: Mapping[str, str]
+) -> PreparedDocs:
+    """Ids and hashes of the documents in ``directory/docs.jsonl``.
+
+    ``known_lines`` (line digest → doc_id) and ``known_hashes`` (doc_id → doc_hash): what a
+    version was built from; those lines are not parsed.
+    """
     path = directory / DOCS.filename
     if not path.exists():
         load_dataset(DOCS, directory)  # the loader's own "file not found"
@@ -63,22 +69,24 @@ def scan_prepared_docs(directory: Path, known: Mapping[str, list[str]]) -> Prepa
         if not raw.strip():
             continue
         digest = line_digest(raw)
-        entry = known.get(digest)
-        row = None if entry is not None else _checked(path, number, raw)
-        doc_id = entry[0] if entry is not None else str(row[DOCS.id_field])
+        doc_id = known_lines.get(digest)
+        row = None if doc_id in known_hashes else _checked(path, number, raw)
+        if row is not None:
+            doc_id = str(row[DOCS.id_field])
         if doc_id in first_seen:
             raise DataFormatError(
                 f"{path}:{number}: duplicate {DOCS.id_field} '{doc_id}' "
                 f"(first seen on line {first_seen[doc_id]}); ids must be unique"
             )
         first_seen[doc_id] = number
-        if row is not None:
-            if not str(row["text"]).strip():
-                continue  # nothing to index
-            entry = [doc_id, doc_hash(row)]
+        if row is None:
+            prepared.hashes[doc_id] = known_hashes[doc_id]
+        elif str(row["text"]).strip():
+            prepared.hashes[doc_id] = doc_hash(row)
             prepared._parsed[doc_id] = row
-        prepared.hashes[doc_id] = entry[1]
-        prepared.lines[digest] = entry
+        else:
+            continue  # nothing to index
+        prepared.lines[digest] = doc_id
         prepared._raw[doc_id] = (number, raw)
     return prepared
 

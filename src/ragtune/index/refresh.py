@@ -104,8 +104,14 @@ def refresh_index(
     with manifest.open_manifest(settings.path(settings.index.manifest_path)) as db:
         target = store.alias_target(settings, staging)
         with timer.phase("load"):  # lines the staging version was built from are not parsed
-            known = manifest.known_lines(db, target) if target else {}
-            prepared = scan_prepared_docs(settings.path(settings.prepare.prepared_dir), known)
+            lines, hashes = (
+                (manifest.known_lines(db, target), manifest.doc_hashes(db, target))
+                if target
+                else ({}, {})
+            )
+            prepared = scan_prepared_docs(
+                settings.path(settings.prepare.prepared_dir), lines, hashes
+            )
         current = prepared.hashes
         # Nothing changed: answered without opening Qdrant (local mode loads every collection).
         if target and _holds(db, target, params, current):
