@@ -82,3 +82,16 @@ def test_embedding_model_path_package_and_missing(tmp_path) -> None:
     assert embedding_model_path(str(tmp_path)) == tmp_path.resolve()
     with pytest.raises(RetrievalIndexError, match="no_such_model_pkg"):
         embedding_model_path("no_such_model_pkg")
+
+
+def test_the_light_chunk_tokenizer_chunks_exactly_as_transformers_does(tokenizer) -> None:
+    from ragtune.index.embed import ChunkTokenizer, load_chunk_tokenizer
+
+    light = load_chunk_tokenizer(IndexConfig())
+    assert isinstance(light, ChunkTokenizer)
+    odd = "Ünïcödé   spaces\tand\nnewlines — “quotes” 1,234.5 € CamelCase x86_64 " * 40
+    docs = [_doc("d1", LONG_TEXT), _doc("d2", odd), _doc("d3", "Short.")]
+    for size, overlap in ((64, 8), (256, 32)):
+        assert chunk_documents(docs, light, size, overlap) == chunk_documents(
+            docs, tokenizer, size, overlap
+        )

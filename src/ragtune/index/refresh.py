@@ -23,7 +23,7 @@ from ragtune.index import manifest, sparse, store
 from ragtune.index.build import build_collection
 from ragtune.index.chunk import Chunk, chunk_documents
 from ragtune.index.diff import RefreshPlan, plan_refresh
-from ragtune.index.embed import load_tokenizer
+from ragtune.index.embed import load_chunk_tokenizer
 from ragtune.index.gc import collect_garbage, drop_orphans
 from ragtune.index.lock import holding_index_lock
 from ragtune.index.prepared import PreparedDocs, scan_prepared_docs
@@ -160,7 +160,7 @@ def _chunker(settings: Settings) -> Callable[[Sequence[dict[str, Any]]], list[Ch
     def chunk(batch: Sequence[dict[str, Any]]) -> list[Chunk]:
         if not batch:
             return []
-        tokenizer = load_tokenizer(config)
+        tokenizer = load_chunk_tokenizer(config)
         return chunk_documents(batch, tokenizer, config.chunk_size, config.chunk_overlap)
 
     return chunk
