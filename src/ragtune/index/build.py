@@ -71,7 +71,8 @@ def build_collection(
     cache = manifest.cached_vectors(db, model_key, (c.content_hash for c in to_write))
     terms = _sparse_vectors(db, to_write)
     missing = {c.content_hash: c.text for c in to_write if c.content_hash not in cache}
-    model = (embedder or load_embedder(settings.index)) if missing else None
+    with timer.phase("model"):  # loading sentence-transformers (and torch) when text is new
+        model = (embedder or load_embedder(settings.index)) if missing else None
     if base is None:
         dimension = model.get_embedding_dimension() if model else len(next(iter(cache.values())))
         store.create_collection(client, name, dimension)
