@@ -32,9 +32,14 @@ def test_flow_snapshots_refreshes_evaluates_and_logs(dvc_project, capfd) -> None
     assert run.data.params["collection"] == first["collection"] == _staging_target(settings)
     assert (dvc_project / "data" / "raw.dvc").exists()
 
+    reports = settings.path(settings.index.reports_dir)
+    written = {name: (reports / name).read_text() for name in ("metrics.json", "manifest.json")}
     again = refresh_index_flow(project_dir=str(dvc_project))
     assert not again["built"] and again["collection"] == first["collection"]
     assert again["counts"]["chunks_embedded"] == 0
+    assert mlflow.get_run(again["mlflow_run_id"]).data.params["built"] == "False"
+    # The DVC outputs still describe the build of the collection: a rerun rewrites them as they were.
+    assert {name: (reports / name).read_text() for name in written} == written
 
     # Bad data stops the flow at validation: the staging alias stays where it was.
     docs_path = settings.path(settings.data.raw_dir) / DOCS.filename

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections import defaultdict
@@ -51,6 +52,7 @@ def write_reports(
     reports_dir = settings.path(settings.index.reports_dir)
     reports_dir.mkdir(parents=True, exist_ok=True)
     manifest_path = reports_dir / MANIFEST_FILE
+    result = _described_build(manifest_path, result)
     manifest_path.write_text(
         json.dumps(build_manifest(settings, result), indent=1), encoding="utf-8"
     )
@@ -62,6 +64,33 @@ def write_reports(
     ]
     (reports_dir / SCORES_PLOT_FILE).write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
     return manifest_path, metrics_path
+
+
+def _described_build(manifest_path: Path, result: RefreshResult) -> RefreshResult:
+    """The build the reports describe: for a refresh that changed nothing, its collection's.
+
+    The reports are DVC outputs. A rerun that finds the index up to date (after a code change,
+    say) keeps the counts of the build that made the collection, so it rewrites the same
+    files; the MLflow run of the rerun still logs what the rerun itself did.
+    """
+    if result.built:
+        return result
+    try:
+        earlier = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return result
+    if (
+        not isinstance(earlier, dict)
+        or earlier.get("collection") != result.collection
+        or not isinstance(earlier.get("counts"), dict)
+    ):
+        return result
+    return dataclasses.replace(
+        result,
+        previous=earlier.get("previous"),
+        built=bool(earlier.get("built")),
+        counts=earlier["counts"],
+    )
 
 
 def log_index_build(
