@@ -8,10 +8,21 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
+import time
 
 import numpy as np
 import pytest
-from index_support import collections, raw_docs, set_index_params, write_docs_and_prepare
+from index_support import (
+    collections,
+    points_behind,
+    query_process,
+    raw_docs,
+    set_index_params,
+    start_refresh,
+    wait_for_embedding,
+    write_docs_and_prepare,
+)
 
 from ragtune.errors import RetrievalIndexError
 from ragtune.index import manifest, store
@@ -107,3 +118,46 @@ def test_refresh_recycles_the_version_gc_would_delete(demo_project, embedder, ca
     assert collections(settings) == sorted(r.collection for r in built[1:])
     with manifest.open_manifest(settings.path(settings.index.manifest_path)) as db:
         assert manifest.recorded_collections(db) == {r.collection for r in built[1:]}
+
+
+def test_sigkill_while_updating_a_recycled_version(validated_project) -> None:
+    """Killed mid-build in a recycled directory: staging keeps answering, the rerun is exact."""
+    from ragtune.stages import validate_stage
+
+    settings = set_index_params(
+        validated_project, chunk_size=128, chunk_overlap=16, engine="edge", keep_collections=2
+    )
+    first = refresh_index(settings, show_progress=False)
+    docs = raw_docs(settings)
+    docs[0]["text"] += " Amendment: the Orvelle desk opens at seven."
+    write_docs_and_prepare(settings, docs)
+    validate_stage(settings)
+    second = refresh_index(settings, show_progress=False)
+    _, kept = points_behind(settings, settings.index.staging_alias)
+
+    # Every document gains a sentence: the next refresh (into first's directory, renamed)
+    # embeds for seconds, and is killed while it does.
+    for doc in docs:
+        doc["text"] += f" Reviewed again in week {len(doc['doc_id'])} by the Kelvara board."
+    write_docs_and_prepare(settings, docs)
+    validate_stage(settings)
+    process, lines = start_refresh(validated_project)
+    wait_for_embedding(process, lines)
+    time.sleep(0.5)
+    process.send_signal(signal.SIGKILL)
+    assert process.wait(timeout=30) == -signal.SIGKILL
+    assert first.collection not in collections(settings)  # it was taken for the next version
+
+    collection, points = points_behind(settings, settings.index.staging_alias)
+    assert collection == second.collection
+    assert sorted(p.id for p in points) == sorted(p.id for p in kept)
+    _check_holds_exactly_its_manifest(settings, second.collection)
+    hits = query_process(validated_project, docs[0]["title"])
+    assert len(hits) == 3 and {hit["chunk_id"] for hit in hits} <= {p.id for p in points}
+
+    again = refresh_index(settings, show_progress=False)
+    assert again.built and again.previous == second.collection
+    _check_holds_exactly_its_manifest(settings, again.collection)
+    assert collections(settings) == sorted([second.collection, again.collection])
+    with manifest.open_manifest(settings.path(settings.index.manifest_path)) as db:
+        assert manifest.recorded_collections(db) == {second.collection, again.collection}
