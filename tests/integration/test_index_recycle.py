@@ -63,6 +63,23 @@ def test_a_version_some_process_has_open_is_never_recycled(tmp_path) -> None:
     writer.close()
 
 
+def test_a_store_where_no_reader_lock_can_be_created_still_answers(tmp_path, monkeypatch) -> None:
+    import os
+
+    _version(tmp_path, "v-1", ["00000000-0000-0000-0000-000000000001"])
+    opening = os.open
+
+    def read_only(path, flags, *args):
+        if str(path).endswith(".lock"):
+            raise PermissionError(13, "Read-only file system", str(path))
+        return opening(path, flags, *args)
+
+    monkeypatch.setattr(os, "open", read_only)
+    reader = EdgeStore(tmp_path)
+    assert reader.count("v-1").count == 1
+    reader.close()
+
+
 @pytest.fixture(scope="module")
 def embedder():
     from ragtune.config import IndexConfig

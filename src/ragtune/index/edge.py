@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import shutil
 from collections.abc import Iterator, Sequence
@@ -31,6 +32,8 @@ from typing import Any
 
 from ragtune.errors import RetrievalIndexError
 from ragtune.index.files import copy_sparse_tree, fsync_tree, write_atomically
+
+logger = logging.getLogger(__name__)
 
 ALIASES_FILE = "aliases.json"
 COLLECTIONS_DIR = "collections"
@@ -193,17 +196,36 @@ class EdgeStore:
         if name not in self._shards:
             # Shared while open: a refresh never recycles a version a process reads. It blocks
             # only while a refresh renames that version away; then the check below fails.
-            descriptor = os.open(self._reader_lock_path(name), os.O_RDWR | os.O_CREAT, 0o644)
+            descriptor = self._lock_for_reading(name)
             try:
-                fcntl.flock(descriptor, fcntl.LOCK_SH)
                 if not self.collection_exists(name):
                     raise RetrievalIndexError(f"{self.path(name)}: no such index version")
                 self._shards[name] = edge.EdgeShard.load(str(self.path(name)))
             except BaseException:
-                os.close(descriptor)
+                if descriptor is not None:
+                    os.close(descriptor)
                 raise
-            self._reading[name] = descriptor
+            if descriptor is not None:
+                self._reading[name] = descriptor
         return self._shards[name]
+
+    def _lock_for_reading(self, name: str) -> int | None:
+        """The version's reader lock, held shared; None where it cannot be created.
+
+        A read-only copy of the store (a server's read-only volume) still answers; no refresh
+        writes there, so there is nothing to hold off.
+        """
+        try:
+            descriptor = os.open(self._reader_lock_path(name), os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            logger.debug("no reader lock for %s (%s); reading without it", name, exc)
+            return None
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_SH)
+        except BaseException:
+            os.close(descriptor)
+            raise
+        return descriptor
 
     # -- aliases -------------------------------------------------------------------------
     def aliases(self) -> dict[str, str]:
