@@ -77,15 +77,21 @@ def load_dataset(dataset: Dataset, directory: Path) -> list[dict[str, Any]]:
     first_seen: dict[str, int] = {}
     for line_number, row in iter_jsonl(path):
         check_row(dataset, path, line_number, row)
-        row_id = row[dataset.id_field]
-        if row_id in first_seen:
-            raise DataFormatError(
-                f"{path}:{line_number}: duplicate {dataset.id_field} '{row_id}' "
-                f"(first seen on line {first_seen[row_id]}); ids must be unique"
-            )
-        first_seen[row_id] = line_number
+        check_unique(dataset, path, line_number, row[dataset.id_field], first_seen)
         rows.append(row)
     return rows
+
+
+def check_unique(
+    dataset: Dataset, path: Path, line_number: int, row_id: str, first_seen: dict[str, int]
+) -> None:
+    """Record ``row_id`` as seen on ``line_number``; a second sighting names both lines."""
+    if row_id in first_seen:
+        raise DataFormatError(
+            f"{path}:{line_number}: duplicate {dataset.id_field} '{row_id}' "
+            f"(first seen on line {first_seen[row_id]}); ids must be unique"
+        )
+    first_seen[row_id] = line_number
 
 
 def load_all(directory: Path) -> dict[str, list[dict[str, Any]]]:

@@ -16,9 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ragtune.data.load import check_row, load_dataset, parse_line
+from ragtune.data.load import check_row, check_unique, load_dataset, parse_line
 from ragtune.data.schema import DOCS
-from ragtune.errors import DataFormatError
 from ragtune.index.diff import doc_hash
 
 
@@ -73,12 +72,7 @@ def scan_prepared_docs(
         row = None if doc_id in known_hashes else _checked(path, number, raw)
         if row is not None:
             doc_id = str(row[DOCS.id_field])
-        if doc_id in first_seen:
-            raise DataFormatError(
-                f"{path}:{number}: duplicate {DOCS.id_field} '{doc_id}' "
-                f"(first seen on line {first_seen[doc_id]}); ids must be unique"
-            )
-        first_seen[doc_id] = number
+        check_unique(DOCS, path, number, doc_id, first_seen)
         if row is None:
             prepared.hashes[doc_id] = known_hashes[doc_id]
         elif str(row["text"]).strip():
