@@ -70,28 +70,40 @@ def test_forgetting_a_collection_drops_the_vectors_no_collection_uses(tmp_path) 
         ]
 
 
-def test_a_manifest_with_text_in_chunk_rows_is_upgraded_in_place(tmp_path) -> None:
-    """Manifests of a row per chunk and version (text inline) keep every chunk and its text."""
+def _old_manifest(path, text_column: str, rows: str) -> None:
+    """A manifest in the layout of a row per chunk and version; ``text_column`` inlines text."""
     import sqlite3
 
-    from ragtune.index import manifest
-
-    path = tmp_path / "manifest.sqlite"
     with sqlite3.connect(path) as old:
         old.executescript(
-            """
+            f"""
             CREATE TABLE collections (name TEXT PRIMARY KEY, status TEXT NOT NULL,
                 data_revision TEXT NOT NULL, params TEXT NOT NULL, created_at REAL NOT NULL);
             CREATE TABLE chunks (collection TEXT NOT NULL, chunk_id TEXT NOT NULL,
                 doc_id TEXT NOT NULL, position INTEGER NOT NULL, content_hash TEXT NOT NULL,
                 doc_hash TEXT NOT NULL, title TEXT NOT NULL, source TEXT NOT NULL,
-                text TEXT NOT NULL, PRIMARY KEY (collection, chunk_id));
-            INSERT INTO collections VALUES ('v1', 'complete', 'r1', '{}', 0);
-            INSERT INTO chunks VALUES ('v1', 'c0', 'doc', 0, 'h0', 'dh', 'T', 's', 'first text');
-            INSERT INTO chunks VALUES ('v1', 'c1', 'doc', 1, 'h1', 'dh', 'T', 's', 'second');
+                {text_column} PRIMARY KEY (collection, chunk_id));
+            {rows}
             """
         )
     old.close()
+
+
+def test_a_manifest_with_text_in_chunk_rows_is_upgraded_in_place(tmp_path) -> None:
+    """Manifests of a row per chunk and version (text inline) keep every chunk and its text."""
+
+    from ragtune.index import manifest
+
+    path = tmp_path / "manifest.sqlite"
+    _old_manifest(
+        path,
+        "text TEXT NOT NULL,",
+        """
+        INSERT INTO collections VALUES ('v1', 'complete', 'r1', '{}', 0);
+        INSERT INTO chunks VALUES ('v1', 'c0', 'doc', 0, 'h0', 'dh', 'T', 's', 'first text');
+        INSERT INTO chunks VALUES ('v1', 'c1', 'doc', 1, 'h1', 'dh', 'T', 's', 'second');
+        """,
+    )
     for _ in range(2):  # the second open finds nothing left to move
         with manifest.open_manifest(path) as db:
             chunks = manifest.collection_chunks(db, "v1")
@@ -110,32 +122,25 @@ def test_a_manifest_of_chunk_rows_per_version_becomes_document_maps(tmp_path) ->
 
     Versions share the rows of documents they hold unchanged, and forgetting one keeps them.
     """
-    import sqlite3
 
     from ragtune.index import manifest
 
     path = tmp_path / "manifest.sqlite"
     params = json.dumps({"chunk_size": 64})
-    with sqlite3.connect(path) as old:
-        old.executescript(
-            """
-            CREATE TABLE collections (name TEXT PRIMARY KEY, status TEXT NOT NULL,
-                data_revision TEXT NOT NULL, params TEXT NOT NULL, created_at REAL NOT NULL);
-            CREATE TABLE chunks (collection TEXT NOT NULL, chunk_id TEXT NOT NULL,
-                doc_id TEXT NOT NULL, position INTEGER NOT NULL, content_hash TEXT NOT NULL,
-                doc_hash TEXT NOT NULL, title TEXT NOT NULL, source TEXT NOT NULL,
-                PRIMARY KEY (collection, chunk_id));
-            CREATE TABLE texts (content_hash TEXT PRIMARY KEY, text TEXT NOT NULL);
-            INSERT INTO texts VALUES ('h0', 'kept'), ('h1', 'old'), ('h2', 'new');
-            INSERT INTO chunks VALUES ('v1', 'c0', 'a', 0, 'h0', 'a1', 'T', 's');
-            INSERT INTO chunks VALUES ('v1', 'c1', 'b', 0, 'h1', 'b1', 'T', 's');
-            INSERT INTO chunks VALUES ('v2', 'c0', 'a', 0, 'h0', 'a1', 'T', 's');
-            INSERT INTO chunks VALUES ('v2', 'c2', 'b', 0, 'h2', 'b2', 'T', 's');
-            """
-        )
-        for name in ("v1", "v2"):
-            old.execute("INSERT INTO collections VALUES (?, 'complete', 'r', ?, 0)", (name, params))
-    old.close()
+    _old_manifest(
+        path,
+        "",
+        f"""
+        CREATE TABLE texts (content_hash TEXT PRIMARY KEY, text TEXT NOT NULL);
+        INSERT INTO texts VALUES ('h0', 'kept'), ('h1', 'old'), ('h2', 'new');
+        INSERT INTO chunks VALUES ('v1', 'c0', 'a', 0, 'h0', 'a1', 'T', 's');
+        INSERT INTO chunks VALUES ('v1', 'c1', 'b', 0, 'h1', 'b1', 'T', 's');
+        INSERT INTO chunks VALUES ('v2', 'c0', 'a', 0, 'h0', 'a1', 'T', 's');
+        INSERT INTO chunks VALUES ('v2', 'c2', 'b', 0, 'h2', 'b2', 'T', 's');
+        INSERT INTO collections VALUES ('v1', 'complete', 'r', '{params}', 0);
+        INSERT INTO collections VALUES ('v2', 'complete', 'r', '{params}', 0);
+        """,
+    )
     with manifest.open_manifest(path) as db:
         assert manifest.doc_hashes(db, "v1") == {"a": "a1", "b": "b1"}
         assert [i.chunk.text for i in manifest.collection_chunks(db, "v2")] == ["kept", "new"]
