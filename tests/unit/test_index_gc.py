@@ -166,3 +166,74 @@ def test_recovered_versions_of_one_document_never_share_rows(tmp_path) -> None:
         assert [i.chunk.text for i in manifest.collection_chunks(db, "one")] == ["first"]
         assert [i.chunk.text for i in manifest.collection_chunks(db, "two")] == ["second"]
         assert manifest.doc_hashes(db, "one") != manifest.doc_hashes(db, "two")
+
+
+def test_versions_store_their_maps_as_changes_to_a_shared_base(tmp_path) -> None:
+    """A small change writes a delta; a large one a new base; GC drops bases nobody uses."""
+    from ragtune.index import manifest
+
+    def record(db, name: str, docs: dict[str, str], parent: str | None) -> None:
+        lines = {f"line-{doc_id}-{doc_hash}": doc_id for doc_id, doc_hash in docs.items()}
+        manifest.record_version(db, name, "r", {}, docs, [], len(docs), lines, parent=parent)
+
+    path = tmp_path / "manifest.sqlite"
+    first = {f"d{i}": f"h{i}" for i in range(100)}
+    second = {**first, "d1": "edited", "new": "h-new"}
+    del second["d2"]
+    third = {f"d{i}": f"other{i}" for i in range(100)}  # everything changed
+    with manifest.open_manifest(path) as db:
+        record(db, "v1", first, None)
+        record(db, "v2", second, "v1")
+        record(db, "v3", third, "v2")
+        bases = [row[0] for row in db.execute("SELECT base_map FROM collections ORDER BY name")]
+        assert bases[0] == bases[1] != bases[2]  # v2 shares v1's base, v3 starts its own
+        stored = json.loads(
+            db.execute("SELECT docs FROM collections WHERE name = 'v2'").fetchone()[0]
+        )
+        assert stored == {"set": {"d1": "edited", "new": "h-new"}, "del": ["d2"]}
+    with manifest.open_manifest(path) as db:  # a new connection decodes them again
+        assert manifest.doc_hashes(db, "v2") == second
+        assert manifest.known_lines(db, "v2") == {
+            f"line-{doc_id}-{doc_hash}": doc_id for doc_id, doc_hash in second.items()
+        }
+        assert manifest.doc_hashes(db, "v3") == third
+        manifest.forget_collections(db, ["v1"])
+        assert db.execute("SELECT COUNT(*) FROM doc_maps").fetchone()[0] == 2  # v2 still needs it
+        manifest.forget_collections(db, ["v2"])
+        assert db.execute("SELECT COUNT(*) FROM doc_maps").fetchone()[0] == 1
+        assert manifest.doc_hashes(db, "v3") == third
+
+
+def test_versions_with_whole_maps_are_read_and_extended(tmp_path) -> None:
+    """Manifests written before base maps (whole maps in the version row) keep working."""
+    import sqlite3
+
+    from ragtune.index import manifest
+
+    path = tmp_path / "manifest.sqlite"
+    with sqlite3.connect(path) as old:
+        old.executescript(
+            """
+            CREATE TABLE collections (name TEXT PRIMARY KEY, status TEXT NOT NULL,
+                data_revision TEXT NOT NULL, params TEXT NOT NULL, created_at REAL NOT NULL,
+                docs TEXT NOT NULL DEFAULT '{}', chunk_count INTEGER NOT NULL DEFAULT 0,
+                lines TEXT NOT NULL DEFAULT '{}');
+            INSERT INTO collections VALUES
+                ('v1', 'complete', 'r', '{}', 0, '{"a": "a1", "b": "b1"}', 2, '{"l1": "a"}');
+            """
+        )
+    old.close()
+    with manifest.open_manifest(path) as db:
+        assert manifest.doc_hashes(db, "v1") == {"a": "a1", "b": "b1"}
+        assert manifest.known_lines(db, "v1") == {"l1": "a"}
+        manifest.record_version(db, "v2", "r", {}, {"a": "a2"}, [], 1, {"l2": "a"}, parent="v1")
+        manifest.mark_complete(db, "v2")
+        assert manifest.collection_info(db, "v2") == {
+            "status": "complete",
+            "data_revision": "r",
+            "params": {},
+            "chunks": 1,
+        }
+    with manifest.open_manifest(path) as db:
+        assert manifest.doc_hashes(db, "v2") == {"a": "a2"}
+        assert manifest.known_lines(db, "v2") == {"l2": "a"}

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ragtune.data.feed import write_jsonl_with_feed
 from ragtune.data.schema import DATASETS, Dataset
 from ragtune.errors import DataFormatError
 
@@ -102,6 +103,4 @@ def load_all(directory: Path) -> dict[str, list[dict[str, Any]]]:
 def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
     """Write rows as deterministic UTF-8 JSONL (stable key order from the dicts)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8", newline="\n") as handle:
-        for row in rows:
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    write_jsonl_with_feed(path, rows)

@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from ragtune.config import PrepareConfig
+from ragtune.data.feed import forget_feed, publish_feed, write_jsonl_with_feed
 from ragtune.data.load import iter_jsonl, load_dataset, write_jsonl
 from ragtune.data.owned import marker_path, refuse_foreign, write_marker
-from ragtune.data.schema import DATASETS, SKIPPED_INPUTS
+from ragtune.data.schema import DATASETS, DOCS, SKIPPED_INPUTS
 
 log = logging.getLogger(__name__)
 STAGE = "prepare"
@@ -45,21 +46,24 @@ def prepare(raw_dir: Path, prepared_dir: Path, config: PrepareConfig) -> dict[st
     # Write into a sibling temp dir and swap, so a failure never leaves half a dataset.
     staging = Path(tempfile.mkdtemp(prefix=".prepare-", dir=prepared_dir.parent))
     try:
-        counts = {}
+        counts, feeds = {}, {}
         for dataset in DATASETS:
             rows = [
                 normalise_row(row, config.unicode_form) for row in load_dataset(dataset, raw_dir)
             ]
-            write_jsonl(staging / dataset.filename, rows)
+            feeds[dataset.filename] = write_jsonl_with_feed(staging / dataset.filename, rows)
             counts[dataset.name] = len(rows)
         skipped = raw_dir / SKIPPED_INPUTS
         if skipped.exists():
             write_jsonl(staging / SKIPPED_INPUTS, [row for _, row in iter_jsonl(skipped)])
         write_marker(staging, STAGE, (path.name for path in staging.iterdir()))
         previous = staging.with_name(staging.name + "-previous")
+        forget_feed(prepared_dir / DOCS.filename)
         if prepared_dir.exists():
             prepared_dir.rename(previous)
         staging.rename(prepared_dir)
+        # Lets the index refresh skip hashing every unchanged line (see ragtune.data.feed).
+        publish_feed(prepared_dir / DOCS.filename, feeds[DOCS.filename])
         _remove_owned(previous, owned)
     finally:
         _remove_owned(staging, WRITTEN_FILES)

@@ -56,7 +56,15 @@ def build_collection(
     model_key = settings.index.embedding_model
     with timer.phase("manifest"):  # the document map, and the rows of changed documents
         manifest.record_version(
-            db, name, revision, params, plan.docs, plan.fresh, plan.chunk_count, plan.lines
+            db,
+            name,
+            revision,
+            params,
+            plan.docs,
+            plan.fresh,
+            plan.chunk_count,
+            plan.lines,
+            parent=previous,
         )
     with timer.phase("copy"):
         base = _start_from(client, db, previous, name, params, settings)

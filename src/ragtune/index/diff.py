@@ -55,7 +55,7 @@ def plan_refresh(
     document to re-chunk whatever its hash); ``previous_chunks_of(doc_ids)``: its chunks of
     those documents; ``previous_count``: how many chunks it holds.
     """
-    changed = {d for d, h in current_hash.items() if previous_hash.get(d) != h}
+    changed = {d for d, _ in current_hash.items() - previous_hash.items()}  # set operation in C
     deleted_docs = previous_hash.keys() - current_hash.keys()
     gone = list(previous_chunks_of(sorted((changed & previous_hash.keys()) | deleted_docs)))
     fresh = [IndexedChunk(chunk, current_hash[chunk.doc_id]) for chunk in chunker(docs_of(changed))]

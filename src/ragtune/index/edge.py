@@ -95,9 +95,19 @@ class EdgeStore:
         import qdrant_edge as edge
 
         self._clear(name)
+        # Cold: vectors and the inverted index are mapped, not read in, when a version is
+        # opened; the page cache serves them to queries (see README, "Performance").
         config = edge.EdgeConfig(
-            vectors={dense: edge.EdgeVectorParams(size=dimension, distance=edge.Distance.Cosine)},
-            sparse_vectors={sparse: edge.EdgeSparseVectorParams(modifier=edge.Modifier.Idf)},
+            vectors={
+                dense: edge.EdgeVectorParams(
+                    size=dimension, distance=edge.Distance.Cosine, memory=edge.Memory.Cold
+                )
+            },
+            sparse_vectors={
+                sparse: edge.EdgeSparseVectorParams(
+                    modifier=edge.Modifier.Idf, memory=edge.Memory.Cold
+                )
+            },
             wal_enabled=False,
         )
         shard = edge.EdgeShard.create(str(self.path(name)), config)

@@ -3,7 +3,9 @@
 sqlite beside the data, not JSON. A refresh writes only what changed, not the whole corpus:
 
 - a version (``collections`` row) is its status, data revision, params, chunk count and its
-  document map ``doc_id → doc_hash`` (one JSON value: 20,000 docs read or write in ~10 ms);
+  document map ``doc_id → doc_hash``, stored as the changes to a base map (``doc_maps``) that
+  versions share: a refresh writes a few bytes per changed document, and a new base (20,000
+  docs: ~1 MB, read in ~10 ms) only once the changes outgrow 1/8 of it;
 - a document's chunks (``doc_chunks``) are stored once per (doc id, doc hash, chunking), and
   shared by every version that holds that document unchanged;
 - a chunk's text (``texts``) once per content hash.
@@ -40,7 +42,9 @@ CREATE TABLE IF NOT EXISTS collections (
     name TEXT PRIMARY KEY, status TEXT NOT NULL, data_revision TEXT NOT NULL,
     params TEXT NOT NULL, created_at REAL NOT NULL,
     docs TEXT NOT NULL DEFAULT '{}', chunk_count INTEGER NOT NULL DEFAULT 0,
-    lines TEXT NOT NULL DEFAULT '{}');
+    lines TEXT NOT NULL DEFAULT '{}', base_map INTEGER);
+CREATE TABLE IF NOT EXISTS doc_maps (
+    id INTEGER PRIMARY KEY, docs TEXT NOT NULL, lines TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS doc_chunks (
     doc_id TEXT NOT NULL, doc_hash TEXT NOT NULL, chunking TEXT NOT NULL,
     position INTEGER NOT NULL, chunk_id TEXT NOT NULL, content_hash TEXT NOT NULL,
@@ -79,15 +83,20 @@ def chunking_key(params: Mapping[str, Any]) -> str:
 
 
 class _Manifest(sqlite3.Connection):
-    """A manifest connection that keeps the document maps it decoded (~10 ms each at 20,000)."""
+    """A manifest connection that keeps the maps it decoded (~10 ms each at 20,000 docs)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.doc_maps: dict[str, dict[str, str]] = {}
+        self.base_maps: dict[int, tuple[dict[str, str], dict[str, str]]] = {}
 
 
 def _doc_maps(db: sqlite3.Connection) -> dict[str, dict[str, str]]:
     return db.doc_maps if isinstance(db, _Manifest) else {}
+
+
+def _base_maps(db: sqlite3.Connection) -> dict[int, tuple[dict[str, str], dict[str, str]]]:
+    return db.base_maps if isinstance(db, _Manifest) else {}
 
 
 @contextmanager
@@ -119,6 +128,7 @@ _ADDED_COLUMNS = {
     "docs": "TEXT NOT NULL DEFAULT '{}'",
     "chunk_count": "INTEGER NOT NULL DEFAULT 0",
     "lines": "TEXT NOT NULL DEFAULT '{}'",
+    "base_map": "INTEGER",
 }
 
 
@@ -221,28 +231,34 @@ def record_version(
     new_chunks: Iterable[IndexedChunk],
     chunk_count: int,
     lines: Mapping[str, str] | None = None,
+    parent: str | None = None,
 ) -> None:
     """Record a version as ``building``: its document map, and the chunks of its new documents.
 
     ``new_chunks``: the chunks of documents whose (doc id, doc hash) no recorded version holds
     yet with these params; rows already stored are kept as they are. ``lines``: digests of the
-    prepared lines it was built from (see :mod:`ragtune.index.prepared`).
+    prepared lines it was built from (see :mod:`ragtune.index.prepared`). ``parent``: the
+    version it was diffed against; its base map is shared when the changes are few.
     """
     chunking = chunking_key(params)
     new_chunks = list(new_chunks)
+    docs, lines = dict(docs), dict(lines or {})
+    base_id, delta_docs, delta_lines = _stored_maps(db, parent, docs, lines)
     db.execute(
-        "INSERT OR REPLACE INTO collections VALUES (?, 'building', ?, ?, ?, ?, ?, ?)",
+        "INSERT OR REPLACE INTO collections (name, status, data_revision, params, created_at, "
+        "docs, chunk_count, lines, base_map) VALUES (?, 'building', ?, ?, ?, ?, ?, ?, ?)",
         (
             name,
             data_revision,
             json.dumps(params, sort_keys=True),
             time.time(),
-            json.dumps(dict(docs)),
+            json.dumps(delta_docs),
             chunk_count,
-            json.dumps(dict(lines or {})),
+            json.dumps(delta_lines),
+            base_id,
         ),
     )
-    _doc_maps(db)[name] = dict(docs)
+    _doc_maps(db)[name] = docs
     db.executemany(
         "INSERT OR IGNORE INTO texts VALUES (?, ?)",
         ((item.chunk.content_hash, item.chunk.text) for item in new_chunks),
@@ -265,6 +281,65 @@ def record_version(
         ),
     )
     db.commit()
+
+
+MAX_DELTA_SHARE = 8
+"""A version is stored as changes to a shared base map while they are at most 1/8 of it."""
+
+
+def _stored_maps(
+    db: sqlite3.Connection, parent: str | None, docs: dict[str, str], lines: dict[str, str]
+) -> tuple[int, dict[str, Any], dict[str, Any]]:
+    """(base map id, docs delta, lines delta) to store a version's maps as.
+
+    A refresh that changes 10 of 20,000 documents then writes two small deltas (bytes) instead
+    of two 1 MB maps (~0.05-0.3 s with the WAL checkpoints they cause). When the changes since
+    the parent's base exceed 1/8 of it, the maps are written whole as a new base.
+    """
+    row = db.execute("SELECT base_map FROM collections WHERE name = ?", (parent,)).fetchone()
+    if row is not None and row[0] is not None:
+        base_docs, base_lines = _base_map(db, row[0])
+        delta_docs, delta_lines = _delta(base_docs, docs), _delta(base_lines, lines)
+        changes = sum(len(part) for delta in (delta_docs, delta_lines) for part in delta.values())
+        if changes * MAX_DELTA_SHARE <= len(base_docs) + len(base_lines):
+            return row[0], delta_docs, delta_lines
+    cursor = db.execute(
+        "INSERT INTO doc_maps (docs, lines) VALUES (?, ?)", (json.dumps(docs), json.dumps(lines))
+    )
+    base_id = int(cursor.lastrowid or 0)
+    _base_maps(db)[base_id] = (dict(docs), dict(lines))
+    return base_id, _delta(docs, docs), _delta(lines, lines)
+
+
+def _delta(base: Mapping[str, str], new: Mapping[str, str]) -> dict[str, Any]:
+    """What turns ``base`` into ``new``: entries set, keys deleted (set operations in C)."""
+    return {"set": dict(new.items() - base.items()), "del": sorted(base.keys() - new.keys())}
+
+
+def _base_map(db: sqlite3.Connection, map_id: int) -> tuple[dict[str, str], dict[str, str]]:
+    """(docs, lines) of a base map, decoded once per connection."""
+    cache = _base_maps(db)
+    if map_id not in cache:
+        row = db.execute("SELECT docs, lines FROM doc_maps WHERE id = ?", (map_id,)).fetchone()
+        cache[map_id] = (json.loads(row[0]), json.loads(row[1])) if row else ({}, {})
+    return cache[map_id]
+
+
+def _version_map(db: sqlite3.Connection, name: str, column: str) -> dict[str, str] | None:
+    """A version's docs or lines map (None when it is not recorded)."""
+    row = db.execute(
+        f"SELECT {column}, base_map FROM collections WHERE name = ?", (name,)
+    ).fetchone()
+    if row is None:
+        return None
+    stored = json.loads(row[0])
+    if row[1] is None:
+        return stored  # written whole into the version (manifests from before base maps)
+    resolved = dict(_base_map(db, row[1])[0 if column == "docs" else 1])
+    resolved.update(stored["set"])
+    for key in stored["del"]:
+        resolved.pop(key, None)
+    return resolved
 
 
 def mark_complete(db: sqlite3.Connection, name: str) -> None:
@@ -303,10 +378,10 @@ def doc_hashes(db: sqlite3.Connection, name: str) -> dict[str, str]:
     """doc_id → doc_hash of every document in a collection (empty when unknown; read-only)."""
     maps = _doc_maps(db)
     if name not in maps:
-        row = db.execute("SELECT docs FROM collections WHERE name = ?", (name,)).fetchone()
-        if row is None:
+        found = _version_map(db, name, "docs")
+        if found is None:
             return {}
-        maps[name] = json.loads(row[0])
+        maps[name] = found
     return maps[name]
 
 
@@ -315,8 +390,9 @@ def known_lines(db: sqlite3.Connection, name: str) -> dict[str, str]:
 
     Only a cache: anything but that shape is ignored (the lines are then parsed again).
     """
-    row = db.execute("SELECT lines FROM collections WHERE name = ?", (name,)).fetchone()
-    lines = json.loads(row[0]) if row else {}
+    lines = _version_map(db, name, "lines") or {}
+    if set(map(type, lines.values())) <= {str}:  # checked in C: the usual case
+        return lines
     return {key: value for key, value in lines.items() if isinstance(value, str)}
 
 
@@ -383,6 +459,11 @@ def forget_collections(db: sqlite3.Connection, names: Iterable[str]) -> None:
     db.executemany(
         "DELETE FROM doc_chunks WHERE doc_id = ? AND doc_hash = ? AND chunking = ?", dropped
     )
+    db.execute(
+        "DELETE FROM doc_maps WHERE id NOT IN "
+        "(SELECT base_map FROM collections WHERE base_map IS NOT NULL)"
+    )
+    _base_maps(db).clear()
     used = "SELECT 1 FROM doc_chunks WHERE content_hash = ? LIMIT 1"
     unused = [h for h in hashes if db.execute(used, (h,)).fetchone() is None]
     db.executemany("DELETE FROM texts WHERE content_hash = ?", ((h,) for h in unused))
