@@ -6,7 +6,9 @@ compare like with like; prints b/a, c/b, d/b, counts and warm query latency p50/
 previous collection switched off, i.e. every carried-over point written again through
 Python, as every refresh did before. On edge a refresh updates in place an old version that
 GC would delete anyway (no copy, no delete); (e1c) is (e1) with that switched off, so the
-new version starts as a byte copy of the previous one.
+new version starts as a byte copy of the previous one. (w), an untargeted 1-doc edit after
+(d), brings the project to ``keep_collections`` versions, the state every later scheduled
+refresh finds, so (c1), (e1) and (e) measure that steady state.
 
 ``--stand-in-embedder`` replaces MiniLM by a hashing stand-in (same dimension, ~free), to
 measure what a refresh costs around the encoder at corpus sizes where a real build would
@@ -183,6 +185,20 @@ def main() -> None:
     )
     noop, noop_seconds = _timed(
         "(d) refresh, nothing changed", refresh_index, settings, False, model
+    )
+    # A scheduled refresh finds keep_collections versions, one of which GC deletes after it
+    # publishes and which it may therefore update in place. The steps below are measured in
+    # that steady state: one more refresh first makes the third version ((e1c) shows the
+    # byte-copy start that the first refreshes of a project take).
+    _edit(docs, 1 / len(docs), settings.data.seed + 9)
+    write_jsonl(raw_dir / DOCS.filename, docs)
+    prepare(raw_dir, prepared_dir, settings.prepare)
+    _timed(
+        "(w) refresh, 1 doc changed, to reach keep_collections versions",
+        refresh_index,
+        settings,
+        False,
+        model,
     )
     extra = []
     steps = [("c1", "changed", _edit, args.changed), ("e1", "deleted", _delete, args.deleted)]

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import compress
+from operator import not_
 from pathlib import Path
 from typing import Any
 
@@ -76,22 +78,21 @@ def scan_prepared_docs(
         prepared = PreparedDocs(path, _line_reader(path, feed))
     ids = list(map(known_lines.get, digests))
     known = list(map(known_hashes.__contains__, ids))
-    kept = [(n, d, i) for n, d, i, k in zip(numbers, digests, ids, known, strict=True) if k]
+    kept_ids, kept_numbers = list(compress(ids, known)), list(compress(numbers, known))
+    fresh = list(map(not_, known))
     parsed = [
         (number, digest, _checked(path, number, prepared.read_line(number)))
-        for number, digest, is_known in zip(numbers, digests, known, strict=True)
-        if not is_known
+        for number, digest in zip(compress(numbers, fresh), compress(digests, fresh), strict=True)
     ]
-    _check_unique(
-        path, [(n, i) for n, _, i in kept] + [(n, str(r[DOCS.id_field])) for n, _, r in parsed]
-    )
-    for number, digest, doc_id in kept:
-        prepared.hashes[doc_id] = known_hashes[doc_id]
-        prepared.lines[digest] = doc_id
-        prepared._numbers[doc_id] = number
-    for number, digest, row in parsed:
+    parsed_ids = [str(row[DOCS.id_field]) for _, _, row in parsed]
+    if len(set(kept_ids).union(parsed_ids)) != len(kept_ids) + len(parsed_ids):
+        parsed_numbers = [number for number, _, _ in parsed]
+        _name_duplicate(path, kept_numbers + parsed_numbers, kept_ids + parsed_ids)
+    prepared.hashes.update(zip(kept_ids, map(known_hashes.__getitem__, kept_ids), strict=True))
+    prepared.lines.update(zip(compress(digests, known), kept_ids, strict=True))
+    prepared._numbers.update(zip(kept_ids, kept_numbers, strict=True))
+    for (number, digest, row), doc_id in zip(parsed, parsed_ids, strict=True):
         if str(row["text"]).strip():  # a document without text has nothing to index
-            doc_id = str(row[DOCS.id_field])
             prepared.hashes[doc_id] = doc_hash(row)
             prepared.lines[digest] = doc_id
             prepared._numbers[doc_id] = number
@@ -99,12 +100,10 @@ def scan_prepared_docs(
     return prepared
 
 
-def _check_unique(path: Path, numbered_ids: list[tuple[int, str]]) -> None:
+def _name_duplicate(path: Path, numbers: list[int], doc_ids: list[str]) -> None:
     """Refuse a doc_id on two lines, naming both, as the full loader does."""
-    if len({doc_id for _, doc_id in numbered_ids}) == len(numbered_ids):
-        return
     first_seen: dict[str, int] = {}
-    for number, doc_id in sorted(numbered_ids):
+    for number, doc_id in sorted(zip(numbers, doc_ids, strict=True)):
         check_unique(DOCS, path, number, doc_id, first_seen)
 
 
