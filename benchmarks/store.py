@@ -114,8 +114,11 @@ class Edge:
 
     def create(self) -> None:
         edge = self.edge
+        dense = edge.EdgeVectorParams(
+            size=DIMENSION, distance=edge.Distance.Cosine, memory=edge.Memory.Cold
+        )
         config = edge.EdgeConfig(
-            vectors={"dense": edge.EdgeVectorParams(size=DIMENSION, distance=edge.Distance.Cosine)},
+            vectors={"dense": dense},  # mapped, not read in at open, as ragtune.index.edge
             wal_enabled=False,  # as ragtune.index.edge: a version counts once sealed
         )
         self.shard = edge.EdgeShard.create(self.path, config)

@@ -169,3 +169,32 @@ def test_lost_qdrant_store_rebuilds_from_vector_cache(demo_project, embedder) ->
     assert collection == again.collection and len(points) == first.counts["chunks_total"]
     with manifest.open_manifest(settings.path(settings.index.manifest_path)) as db:
         assert manifest.recorded_collections(db) == {again.collection}
+
+
+def test_a_prepared_file_edited_after_prepare_is_read_whole(demo_project, embedder) -> None:
+    """prepare's line feed names the changed lines; a hand edit after it makes it stale."""
+    from ragtune.data.feed import read_feed
+    from ragtune.data.schema import DOCS
+
+    settings = set_index_params(demo_project)
+    docs = raw_docs(settings)[:8]
+    write_docs_and_prepare(settings, docs)
+    prepared = settings.path(settings.prepare.prepared_dir) / DOCS.filename
+    assert read_feed(prepared) is not None
+    first = refresh_index(settings, show_progress=False, embedder=embedder)
+    docs[1]["text"] += EDIT
+    write_docs_and_prepare(settings, docs)  # the feed names line 2 as new
+    second = refresh_index(settings, show_progress=False, embedder=embedder)
+    assert second.counts["docs_updated"] == 1 and second.counts["docs_unchanged"] == 7
+    lines = prepared.read_text(encoding="utf-8").splitlines()
+    edited = json.loads(lines[4])
+    edited["text"] += " Edited by hand after prepare."
+    lines[4] = json.dumps(edited, ensure_ascii=False)
+    prepared.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert read_feed(prepared) is None  # stale: the file changed after the feed was written
+    third = refresh_index(settings, show_progress=False, embedder=embedder)
+    assert third.counts["docs_updated"] == 1 and third.counts["docs_unchanged"] == 7
+    _, points = points_behind(settings, settings.index.staging_alias)
+    texts = " ".join(p.payload["text"] for p in points if p.payload["doc_id"] == edited["doc_id"])
+    assert "Edited by hand after prepare." in texts
+    assert first.collection != second.collection != third.collection

@@ -127,3 +127,14 @@ def test_raw_md5s_are_reused_only_for_files_whose_stat_is_unchanged(tmp_path, mo
     assert second["docs.jsonl"] == first["docs.jsonl"]
     (tmp_path / ".raw.md5.json").write_text("[broken", encoding="utf-8")
     assert versioning.file_md5s(raw) == second  # an unreadable cache is rebuilt
+
+
+def test_many_lines_are_read_from_one_read_of_the_file(tmp_path, monkeypatch) -> None:
+    from ragtune.index import prepared as prepared_module
+
+    monkeypatch.setattr(prepared_module._FeedLines, "SINGLE_READS", 2)
+    rows = [doc(f"d{i}", f"Text {i}") for i in range(6)]
+    fed(tmp_path, rows)
+    scanned = scan_prepared_docs(tmp_path, {}, {})
+    assert scanned.docs([f"d{i}" for i in range(6)]) == rows
+    assert scanned.read_line.data is not None  # switched to one whole read

@@ -308,7 +308,7 @@ def _stored_maps(
     )
     base_id = int(cursor.lastrowid or 0)
     _base_maps(db)[base_id] = (dict(docs), dict(lines))
-    return base_id, _delta(docs, docs), _delta(lines, lines)
+    return base_id, {"set": {}, "del": []}, {"set": {}, "del": []}
 
 
 def _delta(base: Mapping[str, str], new: Mapping[str, str]) -> dict[str, Any]:
@@ -459,11 +459,12 @@ def forget_collections(db: sqlite3.Connection, names: Iterable[str]) -> None:
     db.executemany(
         "DELETE FROM doc_chunks WHERE doc_id = ? AND doc_hash = ? AND chunking = ?", dropped
     )
-    db.execute(
-        "DELETE FROM doc_maps WHERE id NOT IN "
-        "(SELECT base_map FROM collections WHERE base_map IS NOT NULL)"
-    )
-    _base_maps(db).clear()
+    used_maps = {row[0] for row in db.execute("SELECT DISTINCT base_map FROM collections")}
+    unused_maps = [row[0] for row in db.execute("SELECT id FROM doc_maps")]
+    unused_maps = [map_id for map_id in unused_maps if map_id not in used_maps]
+    db.executemany("DELETE FROM doc_maps WHERE id = ?", ((map_id,) for map_id in unused_maps))
+    for map_id in unused_maps:
+        _base_maps(db).pop(map_id, None)
     used = "SELECT 1 FROM doc_chunks WHERE content_hash = ? LIMIT 1"
     unused = [h for h in hashes if db.execute(used, (h,)).fetchone() is None]
     db.executemany("DELETE FROM texts WHERE content_hash = ?", ((h,) for h in unused))

@@ -75,7 +75,7 @@ def scan_prepared_docs(
         prepared = PreparedDocs(path, lambda number: raw_lines[number - 1])
     else:
         numbers, digests = range(1, len(feed.digests) + 1), feed.digests
-        prepared = PreparedDocs(path, _line_reader(path, feed))
+        prepared = PreparedDocs(path, _FeedLines(path, feed))
     ids = list(map(known_lines.get, digests))
     known = list(map(known_hashes.__contains__, ids))
     kept_ids, kept_numbers = list(compress(ids, known)), list(compress(numbers, known))
@@ -107,22 +107,37 @@ def _name_duplicate(path: Path, numbers: list[int], doc_ids: list[str]) -> None:
         check_unique(DOCS, path, number, doc_id, first_seen)
 
 
-def _line_reader(path: Path, feed: LineFeed) -> Callable[[int], bytes]:
-    """Read single lines where the feed says they are, while the file is still the same."""
+class _FeedLines:
+    """Lines of the file where its feed says they are, checked against the feed's digests.
 
-    def read_line(number: int) -> bytes:
-        start, length = feed.span(number - 1)
-        with path.open("rb") as handle:
-            handle.seek(start)
-            raw = handle.read(length)
-        if line_digest(raw) != feed.digests[number - 1]:
+    Read one by one (a few changed lines), or the whole file once more than
+    ``SINGLE_READS`` are asked for (a params change re-chunks every document).
+    """
+
+    SINGLE_READS = 64
+
+    def __init__(self, path: Path, feed: LineFeed) -> None:
+        self.path, self.feed = path, feed
+        self.reads = 0
+        self.data: bytes | None = None
+
+    def __call__(self, number: int) -> bytes:
+        start, length = self.feed.span(number - 1)
+        self.reads += 1
+        if self.data is None and self.reads > self.SINGLE_READS:
+            self.data = self.path.read_bytes()
+        if self.data is not None:
+            raw = self.data[start : start + length]
+        else:
+            with self.path.open("rb") as handle:
+                handle.seek(start)
+                raw = handle.read(length)
+        if line_digest(raw) != self.feed.digests[number - 1]:
             raise RetrievalIndexError(
-                f"{path}:{number}: the file changed while the refresh read it "
+                f"{self.path}:{number}: the file changed while the refresh read it "
                 "(`ragtune data prepare` ran meanwhile?); run the refresh again"
             )
         return raw
-
-    return read_line
 
 
 def _checked(path: Path, number: int, raw: bytes) -> dict[str, Any]:
