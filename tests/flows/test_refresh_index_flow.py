@@ -38,7 +38,12 @@ def test_flow_snapshots_refreshes_evaluates_and_logs(dvc_project, capfd) -> None
     assert not again["built"] and again["collection"] == first["collection"]
     assert again["counts"]["chunks_embedded"] == 0
     assert mlflow.get_run(again["mlflow_run_id"]).data.params["built"] == "False"
-    # The DVC outputs still describe the build of the collection: a rerun rewrites them as they were.
+    # The DVC outputs still describe the build of the collection: a rerun rewrites them as they were,
+    # also after `dvc repro` deleted them before rerunning the stage.
+    assert {name: (reports / name).read_text() for name in written} == written
+    for name in written:
+        (reports / name).unlink()
+    refresh_index_flow(project_dir=str(dvc_project))
     assert {name: (reports / name).read_text() for name in written} == written
 
     # Bad data stops the flow at validation: the staging alias stays where it was.

@@ -42,7 +42,7 @@ CREATE TABLE IF NOT EXISTS collections (
     name TEXT PRIMARY KEY, status TEXT NOT NULL, data_revision TEXT NOT NULL,
     params TEXT NOT NULL, created_at REAL NOT NULL,
     docs TEXT NOT NULL DEFAULT '{}', chunk_count INTEGER NOT NULL DEFAULT 0,
-    lines TEXT NOT NULL DEFAULT '{}', base_map INTEGER);
+    lines TEXT NOT NULL DEFAULT '{}', base_map INTEGER, build TEXT NOT NULL DEFAULT '{}');
 CREATE TABLE IF NOT EXISTS doc_maps (
     id INTEGER PRIMARY KEY, docs TEXT NOT NULL, lines TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS doc_chunks (
@@ -129,6 +129,7 @@ _ADDED_COLUMNS = {
     "chunk_count": "INTEGER NOT NULL DEFAULT 0",
     "lines": "TEXT NOT NULL DEFAULT '{}'",
     "base_map": "INTEGER",
+    "build": "TEXT NOT NULL DEFAULT '{}'",
 }
 
 
@@ -346,6 +347,22 @@ def mark_complete(db: sqlite3.Connection, name: str) -> None:
     """The collection holds every point it was recorded with."""
     db.execute("UPDATE collections SET status = 'complete' WHERE name = ?", (name,))
     db.commit()
+
+
+def record_build(db: sqlite3.Connection, name: str, build: dict[str, Any]) -> None:
+    """What the refresh that built a version did (previous version, counts), for its reports."""
+    db.execute("UPDATE collections SET build = ? WHERE name = ?", (json.dumps(build), name))
+    db.commit()
+
+
+def build_record(db: sqlite3.Connection, name: str) -> dict[str, Any]:
+    """What :func:`record_build` stored for a version (empty when nothing was)."""
+    row = db.execute("SELECT build FROM collections WHERE name = ?", (name,)).fetchone()
+    try:
+        record = json.loads(row[0]) if row else {}
+    except ValueError:
+        return {}
+    return record if isinstance(record, dict) else {}
 
 
 def collection_info(db: sqlite3.Connection, name: str) -> dict[str, Any] | None:

@@ -141,11 +141,13 @@ def refresh_index(
                 show_progress,
                 timer,
             )
+            counts = {**plan.counts, **built}
+            # Kept with the version: a later refresh that finds it up to date reports this build.
+            manifest.record_build(db, name, {"previous": previous, "counts": counts})
             with timer.phase("publish"):
                 store.move_alias(client, staging, name)
             with timer.phase("gc"):
                 deleted = collect_garbage(client, db, settings)
-    counts = {**plan.counts, **built}
     logger.info("refresh %s → %s: %s", previous, name, counts)
     return RefreshResult(name, previous, revision, True, counts, timer.finish(), deleted)
 

@@ -52,7 +52,7 @@ def write_reports(
     reports_dir = settings.path(settings.index.reports_dir)
     reports_dir.mkdir(parents=True, exist_ok=True)
     manifest_path = reports_dir / MANIFEST_FILE
-    result = _described_build(manifest_path, result)
+    result = _described_build(settings, manifest_path, result)
     manifest_path.write_text(
         json.dumps(build_manifest(settings, result), indent=1), encoding="utf-8"
     )
@@ -66,29 +66,34 @@ def write_reports(
     return manifest_path, metrics_path
 
 
-def _described_build(manifest_path: Path, result: RefreshResult) -> RefreshResult:
+def _described_build(
+    settings: Settings, manifest_path: Path, result: RefreshResult
+) -> RefreshResult:
     """The build the reports describe: for a refresh that changed nothing, its collection's.
 
     The reports are DVC outputs. A rerun that finds the index up to date (after a code change,
     say) keeps the counts of the build that made the collection, so it rewrites the same
-    files; the MLflow run of the rerun still logs what the rerun itself did.
+    files; the MLflow run of the rerun still logs what the rerun itself did. The build is
+    recorded with the version in the index manifest (``dvc repro`` deletes the reports before
+    it reruns the stage); versions built before that are read from the last report.
     """
     if result.built:
         return result
-    try:
-        earlier = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return result
-    if (
-        not isinstance(earlier, dict)
-        or earlier.get("collection") != result.collection
-        or not isinstance(earlier.get("counts"), dict)
-    ):
+    with manifest.open_manifest(settings.path(settings.index.manifest_path)) as db:
+        earlier: Any = manifest.build_record(db, result.collection)
+    if not earlier:
+        try:
+            earlier = json.loads(manifest_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return result
+        if not isinstance(earlier, dict) or earlier.get("collection") != result.collection:
+            return result
+    if not isinstance(earlier.get("counts"), dict):
         return result
     return dataclasses.replace(
         result,
         previous=earlier.get("previous"),
-        built=bool(earlier.get("built")),
+        built=bool(earlier.get("built", True)),
         counts=earlier["counts"],
     )
 
