@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from test_index_prepared import doc
 
 from ragtune.config import PrepareConfig
 from ragtune.data.feed import feed_path, publish_feed, read_feed, write_jsonl_with_feed
@@ -14,16 +15,6 @@ from ragtune.data.prepare import prepare
 from ragtune.data.schema import DOCS
 from ragtune.errors import RetrievalIndexError
 from ragtune.index.prepared import scan_prepared_docs
-
-
-def doc(doc_id: str, text: str) -> dict:
-    return {
-        "doc_id": doc_id,
-        "title": f"T {doc_id}",
-        "text": text,
-        "source": "policy",
-        "updated_at": "2026-11-28",
-    }
 
 
 def fed(directory: Path, rows: list[dict]) -> Path:
