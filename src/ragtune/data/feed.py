@@ -75,7 +75,10 @@ def write_jsonl_with_feed(path: Path, rows: Iterable[dict[str, Any]]) -> LineFee
 
 
 def publish_feed(path: Path, feed: LineFeed) -> None:
-    """Record ``feed`` for ``path`` as it is now (call after the file's last move)."""
+    """Record ``feed`` for ``path`` as it is now (call after the file's last move).
+
+    Only a shortcut for readers: where it cannot be written, they hash the file instead.
+    """
     target = feed_path(path)
     temporary = target.with_name(target.name + ".tmp")
     record = {
@@ -84,13 +87,19 @@ def publish_feed(path: Path, feed: LineFeed) -> None:
         "digests": feed.digests,
         "offsets": feed.offsets,
     }
-    temporary.write_text(json.dumps(record), encoding="utf-8")
-    os.replace(temporary, target)
+    try:
+        temporary.write_text(json.dumps(record), encoding="utf-8")
+        os.replace(temporary, target)
+    except OSError as exc:
+        logger.warning("%s not written (%s); readers will hash %s instead", target, exc, path)
 
 
 def forget_feed(path: Path) -> None:
-    """Remove the feed of ``path`` (before the file is replaced without one)."""
-    feed_path(path).unlink(missing_ok=True)
+    """Remove the feed of ``path`` (a feed left behind is stale anyway: see :func:`read_feed`)."""
+    try:
+        feed_path(path).unlink(missing_ok=True)
+    except OSError as exc:
+        logger.debug("%s not removed (%s)", feed_path(path), exc)
 
 
 def read_feed(path: Path) -> LineFeed | None:
