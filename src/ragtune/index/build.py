@@ -16,8 +16,9 @@ import numpy as np
 from ragtune.index import manifest, sparse, store
 from ragtune.index.chunk import Chunk
 from ragtune.index.clone import clone_collection
-from ragtune.index.embed import embed_texts, load_embedder
+from ragtune.index.embed import embed_texts
 from ragtune.index.gc import recyclable
+from ragtune.index.onnx_embed import load_document_embedder
 
 if TYPE_CHECKING:
     import sqlite3
@@ -79,8 +80,8 @@ def build_collection(
     cache = manifest.cached_vectors(db, model_key, (c.content_hash for c in to_write))
     terms = _sparse_vectors(db, to_write)
     missing = {c.content_hash: c.text for c in to_write if c.content_hash not in cache}
-    with timer.phase("model"):  # loading sentence-transformers (and torch) when text is new
-        model = (embedder or load_embedder(settings.index)) if missing else None
+    with timer.phase("model"):  # when text is new: the ONNX export for a few, else torch
+        model = (embedder or load_document_embedder(settings, len(missing))) if missing else None
     if base is None:
         dimension = model.get_embedding_dimension() if model else len(next(iter(cache.values())))
         store.create_collection(client, name, dimension)
