@@ -170,7 +170,7 @@ def test_recovered_versions_of_one_document_never_share_rows(tmp_path) -> None:
 
 def test_versions_store_their_maps_as_changes_to_a_shared_base(tmp_path) -> None:
     """A small change writes a delta; a large one a new base; GC drops bases nobody uses."""
-    from ragtune.index import manifest
+    from ragtune.index import manifest, version_maps
 
     def record(db, name: str, docs: dict[str, str], parent: str | None) -> None:
         lines = {f"line-{doc_id}-{doc_hash}": doc_id for doc_id, doc_hash in docs.items()}
@@ -193,7 +193,7 @@ def test_versions_store_their_maps_as_changes_to_a_shared_base(tmp_path) -> None
         assert stored == {"set": {"d1": "edited", "new": "h-new"}, "del": ["d2"]}
     with manifest.open_manifest(path) as db:  # a new connection decodes them again
         assert manifest.doc_hashes(db, "v2") == second
-        assert manifest.known_lines(db, "v2") == {
+        assert version_maps.known_lines(db, "v2") == {
             f"line-{doc_id}-{doc_hash}": doc_id for doc_id, doc_hash in second.items()
         }
         assert manifest.doc_hashes(db, "v3") == third
@@ -208,7 +208,7 @@ def test_versions_with_whole_maps_are_read_and_extended(tmp_path) -> None:
     """Manifests written before base maps (whole maps in the version row) keep working."""
     import sqlite3
 
-    from ragtune.index import manifest
+    from ragtune.index import manifest, version_maps
 
     path = tmp_path / "manifest.sqlite"
     with sqlite3.connect(path) as old:
@@ -225,7 +225,7 @@ def test_versions_with_whole_maps_are_read_and_extended(tmp_path) -> None:
     old.close()
     with manifest.open_manifest(path) as db:
         assert manifest.doc_hashes(db, "v1") == {"a": "a1", "b": "b1"}
-        assert manifest.known_lines(db, "v1") == {"l1": "a"}
+        assert version_maps.known_lines(db, "v1") == {"l1": "a"}
         manifest.record_version(db, "v2", "r", {}, {"a": "a2"}, [], 1, {"l2": "a"}, parent="v1")
         manifest.mark_complete(db, "v2")
         assert manifest.collection_info(db, "v2") == {
@@ -236,4 +236,4 @@ def test_versions_with_whole_maps_are_read_and_extended(tmp_path) -> None:
         }
     with manifest.open_manifest(path) as db:
         assert manifest.doc_hashes(db, "v2") == {"a": "a2"}
-        assert manifest.known_lines(db, "v2") == {"l2": "a"}
+        assert version_maps.known_lines(db, "v2") == {"l2": "a"}

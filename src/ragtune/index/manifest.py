@@ -33,6 +33,14 @@ import numpy as np
 
 from ragtune.index.chunk import Chunk
 from ragtune.index.sparse import SparseVector
+from ragtune.index.version_maps import (
+    ManifestConnection,
+    doc_hashes,
+    drop_unused_base_maps,
+    forget_map,
+    remember_map,
+    stored_maps,
+)
 
 LOOKUP_BATCH = 500
 """Hashes per ``IN (...)`` lookup (sqlite allows 999 parameters in older builds)."""
@@ -82,28 +90,11 @@ def chunking_key(params: Mapping[str, Any]) -> str:
     return hashlib.sha256(encoded).hexdigest()[:16]
 
 
-class _Manifest(sqlite3.Connection):
-    """A manifest connection that keeps the maps it decoded (~10 ms each at 20,000 docs)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.doc_maps: dict[str, dict[str, str]] = {}
-        self.base_maps: dict[int, tuple[dict[str, str], dict[str, str]]] = {}
-
-
-def _doc_maps(db: sqlite3.Connection) -> dict[str, dict[str, str]]:
-    return db.doc_maps if isinstance(db, _Manifest) else {}
-
-
-def _base_maps(db: sqlite3.Connection) -> dict[int, tuple[dict[str, str], dict[str, str]]]:
-    return db.base_maps if isinstance(db, _Manifest) else {}
-
-
 @contextmanager
 def open_manifest(path: Path) -> Iterator[sqlite3.Connection]:
     """The manifest database, created on first use (each writer commits its own change)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    connection = sqlite3.connect(path, factory=_Manifest)
+    connection = sqlite3.connect(path, factory=ManifestConnection)
     try:
         # WAL without an fsync per commit: a killed process loses nothing, a power cut at most
         # the last commits. A version whose "complete" mark was lost is recovered from the
@@ -244,7 +235,7 @@ def record_version(
     chunking = chunking_key(params)
     new_chunks = list(new_chunks)
     docs, lines = dict(docs), dict(lines or {})
-    base_id, delta_docs, delta_lines = _stored_maps(db, parent, docs, lines)
+    base_id, delta_docs, delta_lines = stored_maps(db, parent, docs, lines)
     db.execute(
         "INSERT OR REPLACE INTO collections (name, status, data_revision, params, created_at, "
         "docs, chunk_count, lines, base_map) VALUES (?, 'building', ?, ?, ?, ?, ?, ?, ?)",
@@ -259,7 +250,7 @@ def record_version(
             base_id,
         ),
     )
-    _doc_maps(db)[name] = docs
+    remember_map(db, name, docs)
     db.executemany(
         "INSERT OR IGNORE INTO texts VALUES (?, ?)",
         ((item.chunk.content_hash, item.chunk.text) for item in new_chunks),
@@ -282,65 +273,6 @@ def record_version(
         ),
     )
     db.commit()
-
-
-MAX_DELTA_SHARE = 8
-"""A version is stored as changes to a shared base map while they are at most 1/8 of it."""
-
-
-def _stored_maps(
-    db: sqlite3.Connection, parent: str | None, docs: dict[str, str], lines: dict[str, str]
-) -> tuple[int, dict[str, Any], dict[str, Any]]:
-    """(base map id, docs delta, lines delta) to store a version's maps as.
-
-    A refresh that changes 10 of 20,000 documents then writes two small deltas (bytes) instead
-    of two 1 MB maps (~0.05-0.3 s with the WAL checkpoints they cause). When the changes since
-    the parent's base exceed 1/8 of it, the maps are written whole as a new base.
-    """
-    row = db.execute("SELECT base_map FROM collections WHERE name = ?", (parent,)).fetchone()
-    if row is not None and row[0] is not None:
-        base_docs, base_lines = _base_map(db, row[0])
-        delta_docs, delta_lines = _delta(base_docs, docs), _delta(base_lines, lines)
-        changes = sum(len(part) for delta in (delta_docs, delta_lines) for part in delta.values())
-        if changes * MAX_DELTA_SHARE <= len(base_docs) + len(base_lines):
-            return row[0], delta_docs, delta_lines
-    cursor = db.execute(
-        "INSERT INTO doc_maps (docs, lines) VALUES (?, ?)", (json.dumps(docs), json.dumps(lines))
-    )
-    base_id = int(cursor.lastrowid or 0)
-    _base_maps(db)[base_id] = (dict(docs), dict(lines))
-    return base_id, {"set": {}, "del": []}, {"set": {}, "del": []}
-
-
-def _delta(base: Mapping[str, str], new: Mapping[str, str]) -> dict[str, Any]:
-    """What turns ``base`` into ``new``: entries set, keys deleted (set operations in C)."""
-    return {"set": dict(new.items() - base.items()), "del": sorted(base.keys() - new.keys())}
-
-
-def _base_map(db: sqlite3.Connection, map_id: int) -> tuple[dict[str, str], dict[str, str]]:
-    """(docs, lines) of a base map, decoded once per connection."""
-    cache = _base_maps(db)
-    if map_id not in cache:
-        row = db.execute("SELECT docs, lines FROM doc_maps WHERE id = ?", (map_id,)).fetchone()
-        cache[map_id] = (json.loads(row[0]), json.loads(row[1])) if row else ({}, {})
-    return cache[map_id]
-
-
-def _version_map(db: sqlite3.Connection, name: str, column: str) -> dict[str, str] | None:
-    """A version's docs or lines map (None when it is not recorded)."""
-    row = db.execute(
-        f"SELECT {column}, base_map FROM collections WHERE name = ?", (name,)
-    ).fetchone()
-    if row is None:
-        return None
-    stored = json.loads(row[0])
-    if row[1] is None:
-        return stored  # written whole into the version (manifests from before base maps)
-    resolved = dict(_base_map(db, row[1])[0 if column == "docs" else 1])
-    resolved.update(stored["set"])
-    for key in stored["del"]:
-        resolved.pop(key, None)
-    return resolved
 
 
 def mark_complete(db: sqlite3.Connection, name: str) -> None:
@@ -391,28 +323,6 @@ def recorded_collections(db: sqlite3.Connection) -> set[str]:
     return {row[0] for row in db.execute("SELECT name FROM collections")}
 
 
-def doc_hashes(db: sqlite3.Connection, name: str) -> dict[str, str]:
-    """doc_id → doc_hash of every document in a collection (empty when unknown; read-only)."""
-    maps = _doc_maps(db)
-    if name not in maps:
-        found = _version_map(db, name, "docs")
-        if found is None:
-            return {}
-        maps[name] = found
-    return maps[name]
-
-
-def known_lines(db: sqlite3.Connection, name: str) -> dict[str, str]:
-    """The prepared lines a collection was built from: line digest → doc_id.
-
-    Only a cache: anything but that shape is ignored (the lines are then parsed again).
-    """
-    lines = _version_map(db, name, "lines") or {}
-    if set(map(type, lines.values())) <= {str}:  # checked in C: the usual case
-        return lines
-    return {key: value for key, value in lines.items() if isinstance(value, str)}
-
-
 def _chunking_of(db: sqlite3.Connection, name: str) -> str:
     row = db.execute("SELECT params FROM collections WHERE name = ?", (name,)).fetchone()
     return chunking_key(json.loads(row[0])) if row else ""
@@ -459,7 +369,7 @@ def forget_collections(db: sqlite3.Connection, names: Iterable[str]) -> None:
     going = {name: (_chunking_of(db, name), doc_hashes(db, name).items()) for name in names}
     db.executemany("DELETE FROM collections WHERE name = ?", ((n,) for n in names))
     for name in names:
-        _doc_maps(db).pop(name, None)
+        forget_map(db, name)
     staying = [(_chunking_of(db, name), name) for name in recorded_collections(db)]
     dropped: set[tuple[str, str, str]] = set()
     for chunking, docs in going.values():
@@ -476,12 +386,7 @@ def forget_collections(db: sqlite3.Connection, names: Iterable[str]) -> None:
     db.executemany(
         "DELETE FROM doc_chunks WHERE doc_id = ? AND doc_hash = ? AND chunking = ?", dropped
     )
-    used_maps = {row[0] for row in db.execute("SELECT DISTINCT base_map FROM collections")}
-    unused_maps = [row[0] for row in db.execute("SELECT id FROM doc_maps")]
-    unused_maps = [map_id for map_id in unused_maps if map_id not in used_maps]
-    db.executemany("DELETE FROM doc_maps WHERE id = ?", ((map_id,) for map_id in unused_maps))
-    for map_id in unused_maps:
-        _base_maps(db).pop(map_id, None)
+    drop_unused_base_maps(db)
     used = "SELECT 1 FROM doc_chunks WHERE content_hash = ? LIMIT 1"
     unused = [h for h in hashes if db.execute(used, (h,)).fetchone() is None]
     db.executemany("DELETE FROM texts WHERE content_hash = ?", ((h,) for h in unused))

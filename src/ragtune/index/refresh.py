@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from ragtune.data.schema import DOCS
 from ragtune.data.versioning import data_revision
 from ragtune.errors import RetrievalIndexError
-from ragtune.index import manifest, sparse, store
+from ragtune.index import manifest, sparse, store, version_maps
 from ragtune.index.build import build_collection
 from ragtune.index.chunk import Chunk, chunk_documents
 from ragtune.index.diff import RefreshPlan, plan_refresh
@@ -105,7 +105,7 @@ def refresh_index(
         target = store.alias_target(settings, staging)
         with timer.phase("load"):  # lines the staging version was built from are not parsed
             lines, hashes = (
-                (manifest.known_lines(db, target), manifest.doc_hashes(db, target))
+                (version_maps.known_lines(db, target), manifest.doc_hashes(db, target))
                 if target
                 else ({}, {})
             )
