@@ -1,14 +1,14 @@
 """A light query embedder: the same model exported to ONNX, run by ONNX Runtime without torch.
 
 A fresh ``ragtune index query`` process spends most of its time importing torch and
-sentence-transformers to embed one question, and a refresh that has a few new chunks to embed
-spends ~6 s loading them (see :func:`load_document_embedder`). After a refresh, the embedding model's
-transformer is exported once to ``<manifest dir>/onnx/<model>/model.onnx`` (when onnxruntime
-and onnx are installed, as pyproject.toml pins them) and checked against sentence-transformers on
-sample texts: every vector must agree within ``MAX_COSINE_GAP`` (1 - cosine). Queries then
-tokenise with the model's own ``tokenizer.json`` (the Rust tokenizers library), run the ONNX
-graph and apply the same mean pooling and normalisation. Without the export, or without
-onnxruntime, queries load sentence-transformers as before.
+sentence-transformers to embed one question, and a refresh with a few new chunks to embed
+spends ~6 s loading them (see :func:`load_document_embedder`). After a refresh, the embedding
+model's transformer is exported once to ``<manifest dir>/onnx/<model>/model.onnx`` (when
+onnxruntime and onnx are installed, as pyproject.toml pins them) and checked against
+sentence-transformers on sample texts: every vector must agree within ``MAX_COSINE_GAP``
+(1 - cosine). Queries then tokenise with the model's own ``tokenizer.json`` (the Rust
+tokenizers library), run the ONNX graph and apply the same mean pooling and normalisation.
+Without the export, or without onnxruntime, queries load sentence-transformers as before.
 """
 
 from __future__ import annotations
