@@ -68,7 +68,9 @@ def test_prepare_replaces_only_what_its_marker_lists(demo_project, settings):
     (prepared / "qa.jsonl").write_text("stale\n")
     prepare(settings.path(settings.data.raw_dir), prepared, settings.prepare)
     assert (prepared / "qa.jsonl").read_text() != "stale\n"
-    assert sorted(p.name for p in prepared.parent.iterdir()) == ["prepared", "raw"]
+    # No staging folder left behind; beside the folder only the line feed (ragtune.data.feed).
+    names = sorted(p.name for p in prepared.parent.iterdir())
+    assert names == [".prepared-docs.jsonl.feed", "prepared", "raw"]
 
 
 def test_prepare_into_a_foreign_folder_of_look_alike_files_is_refused(demo_project):
