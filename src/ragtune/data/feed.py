@@ -52,7 +52,8 @@ def feed_path(path: Path) -> Path:
     return path.parent.parent / f".{path.parent.name}-{path.name}.feed"
 
 
-def _identity(stat: os.stat_result) -> list[int]:
+def file_identity(stat: os.stat_result) -> list[int]:
+    """Size, mtime, ctime and inode: any write to the file changes at least its ctime."""
     return [stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino]
 
 
@@ -83,7 +84,7 @@ def publish_feed(path: Path, feed: LineFeed) -> None:
     temporary = target.with_name(target.name + ".tmp")
     record = {
         "format": FORMAT,
-        "file": _identity(path.stat()),
+        "file": file_identity(path.stat()),
         "digests": feed.digests,
         "offsets": feed.offsets,
     }
@@ -106,7 +107,7 @@ def read_feed(path: Path) -> LineFeed | None:
     """The feed of ``path`` if it describes the file as it is now, else None."""
     try:
         record = json.loads(feed_path(path).read_text(encoding="utf-8"))
-        identity = _identity(path.stat())
+        identity = file_identity(path.stat())
     except (OSError, ValueError):
         return None
     if (

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ragtune.data.feed import file_identity
 from ragtune.errors import DataVersioningError
 
 logger = logging.getLogger(__name__)
@@ -61,7 +62,7 @@ def file_md5s(raw_dir: Path) -> dict[str, str]:
     for path in sorted(p for p in raw_dir.rglob("*") if p.is_file()):
         name = path.relative_to(raw_dir).as_posix()
         stat = path.stat()  # before reading: a write after it makes the record stale
-        identity = [stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino]
+        identity = file_identity(stat)
         record = known.get(name)
         if isinstance(record, list) and record[:4] == identity and len(record) == 5:
             hashes[name] = str(record[4])

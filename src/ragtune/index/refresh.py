@@ -105,7 +105,7 @@ def refresh_index(
         target = store.alias_target(settings, staging)
         with timer.phase("load"):  # lines the staging version was built from are not parsed
             lines, hashes = (
-                (version_maps.known_lines(db, target), manifest.doc_hashes(db, target))
+                (version_maps.known_lines(db, target), version_maps.doc_hashes(db, target))
                 if target
                 else ({}, {})
             )
